@@ -1,0 +1,266 @@
+/* The API server: connection handling, authentication, routing, bodies. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api_internal.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "version.h"
+
+enum MHD_Result api_reply_text(struct MHD_Connection *c, unsigned status, const char *type,
+			       char *text, size_t len)
+{
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (status == 401)
+		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"koryo\"");
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+enum MHD_Result api_reply_json(struct MHD_Connection *c, unsigned status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : strdup("");
+	json_decref(body);
+	if (!text)
+		return MHD_NO;
+	size_t len = strlen(text);
+	/* A trailing newline makes curl output readable; JSON parsers ignore it. */
+	char *nl = realloc(text, len + 2);
+	if (nl) {
+		text = nl;
+		text[len++] = '\n';
+		text[len] = '\0';
+	}
+	return api_reply_text(c, status, "application/json", text, len);
+}
+
+enum MHD_Result api_reply_error(struct MHD_Connection *c, unsigned status, const char *field,
+				const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_t *o = json_pack("{s:s}", "error", msg);
+	if (field)
+		json_object_set_new(o, "field", json_string(field));
+	return api_reply_json(c, status, o);
+}
+
+static enum api_route route_of(const char *url)
+{
+	if (strcmp(url, "/health") == 0)
+		return ROUTE_HEALTH;
+	if (strcmp(url, "/metrics") == 0)
+		return ROUTE_METRICS;
+	if (strcmp(url, "/v1/subscribers") == 0)
+		return ROUTE_SUBSCRIBERS;
+	if (strncmp(url, "/v1/subscribers/", 16) == 0 && url[16])
+		return ROUTE_SUBSCRIBER;
+	if (strcmp(url, "/v1/import/subscribers") == 0)
+		return ROUTE_IMPORT;
+	if (strcmp(url, "/v1/network") == 0 || strcmp(url, "/v1/classes") == 0 ||
+	    strcmp(url, "/v1/cities") == 0)
+		return ROUTE_PROFILE;
+	return ROUTE_OTHER;
+}
+
+static bool authorized(struct api_server *srv, struct MHD_Connection *c)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	h += 7;
+	size_t n = strlen(srv->token);
+	return strlen(h) == n && CRYPTO_memcmp(h, srv->token, n) == 0;
+}
+
+/* Collects the body of the current request; returns true when it is complete. */
+static bool collect_body(struct api_server *srv, struct api_request *req, const char *data,
+			 size_t *size)
+{
+	if (*size == 0)
+		return true;
+	if (req->route == ROUTE_IMPORT) {
+		if (!req->upload && !req->failed_io) {
+			int fd = open(srv->tmp_dir, O_TMPFILE | O_RDWR, 0600);
+			req->upload = fd >= 0 ? fdopen(fd, "w+") : NULL;
+			if (!req->upload) {
+				LOGE("api", "cannot spool an upload in %s: %s", srv->tmp_dir,
+				     strerror(errno));
+				if (fd >= 0)
+					close(fd);
+				req->failed_io = true;
+			}
+		}
+		req->body_len += *size;
+		if (req->body_len > API_MAX_UPLOAD)
+			req->too_large = true;
+		else if (req->upload && fwrite(data, 1, *size, req->upload) != *size)
+			req->failed_io = true;
+	} else if (!req->too_large) {
+		if (req->body_len + *size > API_MAX_JSON) {
+			req->too_large = true;
+		} else {
+			char *b = realloc(req->body, req->body_len + *size + 1);
+			if (!b) {
+				req->failed_io = true;
+			} else {
+				memcpy(b + req->body_len, data, *size);
+				req->body = b;
+				req->body_len += *size;
+				b[req->body_len] = '\0';
+			}
+		}
+	}
+	*size = 0;
+	return false;
+}
+
+static enum MHD_Result dispatch(struct api_server *srv, struct MHD_Connection *c,
+				struct api_request *req, const char *url, const char *method)
+{
+	if (req->route == ROUTE_HEALTH) {
+		if (strcmp(method, "GET") != 0)
+			return api_reply_error(c, 405, NULL, "method not allowed");
+		return api_reply_json(c, 200,
+				      json_pack("{s:s,s:s}", "status", "ok", "version",
+						KORYO_VERSION));
+	}
+	if (!authorized(srv, c))
+		return api_reply_error(c, 401, NULL, "missing or invalid bearer token");
+	if (req->too_large)
+		return api_reply_error(c, 413, NULL, "request body too large");
+	if (req->failed_io)
+		return api_reply_error(c, 500, NULL, "could not receive the request body");
+
+	switch (req->route) {
+	case ROUTE_METRICS:
+		if (strcmp(method, "GET") != 0)
+			return api_reply_error(c, 405, NULL, "method not allowed");
+		return api_metrics_handle(srv, c);
+	case ROUTE_SUBSCRIBERS:
+		return api_subscr_handle(srv, c, req, method, NULL);
+	case ROUTE_SUBSCRIBER:
+		return api_subscr_handle(srv, c, req, method, url + 16);
+	case ROUTE_IMPORT:
+		if (strcmp(method, "POST") != 0)
+			return api_reply_error(c, 405, NULL, "method not allowed");
+		return api_import_handle(srv, c, req);
+	case ROUTE_PROFILE:
+		if (strcmp(method, "GET") != 0)
+			return api_reply_error(c, 405, NULL, "method not allowed");
+		return api_profile_handle(srv, c, url + 4);
+	default:
+		return api_reply_error(c, 404, NULL, "no such path: %.100s", url);
+	}
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *data,
+				  size_t *size, void **con_cls)
+{
+	struct api_server *srv = cls;
+	struct api_request *req = *con_cls;
+	(void)version;
+
+	if (!req) {
+		req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		req->started_ns = clock_mono_ns();
+		req->route = route_of(url);
+		*con_cls = req;
+		return MHD_YES;
+	}
+	if (!collect_body(srv, req, data, size))
+		return MHD_YES;
+	return dispatch(srv, c, req, url, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct api_server *srv = cls;
+	struct api_request *req = *con_cls;
+	(void)c;
+	(void)toe;
+	if (!req)
+		return;
+	histogram_observe(&srv->latency[req->route], clock_mono_ns() - req->started_ns);
+	if (req->upload)
+		fclose(req->upload);
+	free(req->body);
+	free(req);
+	*con_cls = NULL;
+}
+
+/* Counts responses by status class for /metrics. */
+static void on_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	LOGW("api", "%s", msg);
+}
+
+int api_start(const struct api_options *opt, struct hlr_registry *reg, struct api_server **out)
+{
+	struct api_server *srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	srv->reg = reg;
+	srv->workers = opt->workers;
+	snprintf(srv->token, sizeof(srv->token), "%s", opt->token);
+	snprintf(srv->tmp_dir, sizeof(srv->tmp_dir), "%s", opt->tmp_dir);
+
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(opt->port)};
+	if (inet_pton(AF_INET, opt->host, &addr.sin_addr) != 1) {
+		free(srv);
+		return -EINVAL;
+	}
+	srv->daemon = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, opt->port, NULL,
+	    NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_log, srv, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&addr,
+	    MHD_OPTION_THREAD_POOL_SIZE, opt->threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+	    srv, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)0, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+	if (!srv->daemon) {
+		LOGE("api", "cannot listen on %s:%u", opt->host, opt->port);
+		OPENSSL_cleanse(srv->token, sizeof(srv->token));
+		free(srv);
+		return -EADDRINUSE;
+	}
+	LOGN("api", "listening on http://%s:%u/", opt->host, opt->port);
+	*out = srv;
+	return 0;
+}
+
+void api_stop(struct api_server *srv)
+{
+	if (!srv)
+		return;
+	MHD_stop_daemon(srv->daemon);
+	OPENSSL_cleanse(srv->token, sizeof(srv->token));
+	free(srv);
+}

@@ -1,0 +1,22 @@
+#pragma once
+/* The operator REST API (docs/api.md) on libmicrohttpd, with its own thread pool:
+ * API calls never run on the protocol workers' loops. */
+
+#include <stdint.h>
+
+struct hlr_registry;
+struct api_server;
+
+struct api_options {
+	const char *host; /* numeric IPv4 */
+	uint16_t port;
+	unsigned threads;
+	const char *token;   /* the bearer token, hex */
+	const char *tmp_dir; /* where uploads are spooled (the data directory) */
+	unsigned workers;    /* shown in /metrics */
+};
+
+/* Starts serving. Returns 0, or -EADDRINUSE / -EIO (logged). */
+int api_start(const struct api_options *opt, struct hlr_registry *reg, struct api_server **out);
+/* Stops accepting, waits for requests in progress, frees everything. NULL is a no-op. */
+void api_stop(struct api_server *srv);

@@ -1,0 +1,464 @@
+/* /v1/subscribers: create, read, update, delete, list; and the bulk import. */
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_internal.h"
+#include "common/clock.h"
+#include "common/hex.h"
+#include "common/log.h"
+#include "hlr/registry.h"
+
+static json_t *json_time(int64_t t)
+{
+	char buf[32];
+	if (!t)
+		return json_null();
+	clock_format_iso(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+static json_t *json_opt_string(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
+/* The subscriber as the API shows it: never K, OP or OPc. */
+static json_t *subscr_json(const struct hlr_profile *p, const struct hlr_subscr_info *info)
+{
+	const struct hlr_subscr *r = &info->rec;
+	char imsi[24], msisdn[24] = "", iccid[24], amf[5];
+	hlr_imsi_format(r->imsi, imsi);
+	if (r->msisdn)
+		snprintf(msisdn, sizeof(msisdn), "%" PRIu64, r->msisdn);
+	hlr_iccid_format(&r->iccid, iccid);
+	hex_encode(r->amf, 2, amf);
+	json_t *o = json_object();
+	json_object_set_new(o, "imsi", json_string(imsi));
+	json_object_set_new(o, "msisdn", json_opt_string(msisdn));
+	json_object_set_new(o, "iccid", json_opt_string(iccid));
+	json_object_set_new(o, "class", json_opt_string(hlr_profile_class_name(p, r->class_id)));
+	json_object_set_new(o, "status", json_string(hlr_status_name(r->status)));
+	json_object_set_new(o, "holder",
+			    json_pack("{s:o,s:o,s:o}", "name", json_opt_string(info->holder.name),
+				      "id_document", json_opt_string(info->holder.id_document),
+				      "nationality", json_opt_string(info->holder.nationality)));
+	json_object_set_new(o, "city", json_opt_string(hlr_profile_city_name(p, r->city_id)));
+	json_object_set_new(o, "created_at", json_time(info->created_at));
+	json_object_set_new(o, "activated_at", json_time(info->activated_at));
+	json_object_set_new(o, "auth",
+			    json_pack("{s:s,s:s,s:s,s:I,s:i}", "algorithm", "milenage", "op_kind",
+				      r->op_is_opc ? "opc" : "op", "amf", amf, "sqn",
+				      (json_int_t)r->sqn, "ind_bitlen", r->ind_bitlen));
+	return o;
+}
+
+/* Parses the request body as one JSON object, or queues a 400 and returns NULL. */
+static json_t *body_object(struct MHD_Connection *c, struct api_request *req,
+			   enum MHD_Result *ret)
+{
+	json_error_t jerr;
+	json_t *o = req->body ? json_loadb(req->body, req->body_len, 0, &jerr) : NULL;
+	if (!req->body) {
+		*ret = api_reply_error(c, 400, NULL, "a JSON object body is required");
+		return NULL;
+	}
+	if (!o) {
+		*ret = api_reply_error(c, 400, NULL, "invalid JSON at line %d column %d: %s",
+				       jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(o)) {
+		json_decref(o);
+		*ret = api_reply_error(c, 400, NULL, "the body must be a JSON object");
+		return NULL;
+	}
+	return o;
+}
+
+/* Resolves {key}: an IMSI, msisdn:<digits> or iccid:<digits>. 0, or -ENOENT. */
+static int resolve_key(struct hlr_registry *reg, const char *key, uint64_t *imsi)
+{
+	struct hlr_subscr rec;
+	int rc;
+	if (strncmp(key, "msisdn:", 7) == 0) {
+		uint64_t m;
+		rc = hlr_msisdn_parse(key + 7, &m) == 0 ? hlr_subscr_get_by_msisdn(reg, m, &rec)
+							: -ENOENT;
+	} else if (strncmp(key, "iccid:", 6) == 0) {
+		struct hlr_iccid i;
+		rc = hlr_iccid_parse(key + 6, &i) == 0 ? hlr_subscr_get_by_iccid(reg, &i, &rec)
+						       : -ENOENT;
+	} else {
+		uint64_t i;
+		rc = hlr_imsi_parse(key, &i) == 0 ? hlr_subscr_get_by_imsi(reg, i, &rec) : -ENOENT;
+	}
+	if (rc == 0)
+		*imsi = rec.imsi;
+	return rc;
+}
+
+/* Text of a JSON member for the shared validator: strings as they are, integers
+ * in decimal (into numbuf), null as absent. Returns -1 for another type. */
+static int member_text(json_t *v, char *numbuf, size_t cap, const char **out)
+{
+	if (json_is_string(v))
+		*out = json_string_value(v);
+	else if (json_is_integer(v) && json_integer_value(v) >= 0) {
+		snprintf(numbuf, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		*out = numbuf;
+	} else if (json_is_null(v))
+		*out = NULL;
+	else
+		return -1;
+	return 0;
+}
+
+static enum MHD_Result subscr_create(struct api_server *srv, struct MHD_Connection *c,
+				     struct api_request *req)
+{
+	enum MHD_Result ret;
+	json_t *o = body_object(c, req, &ret);
+	if (!o)
+		return ret;
+
+	struct hlr_subscr_fields f = {0};
+	char nums[2][24];
+	unsigned numi = 0;
+	const char *key;
+	json_t *v;
+	json_object_foreach(o, key, v)
+	{
+		if (strcmp(key, "holder") == 0) {
+			if (!json_is_object(v) && !json_is_null(v)) {
+				ret = api_reply_error(c, 400, "holder", "must be an object");
+				goto out;
+			}
+			const char *hk;
+			json_t *hv;
+			json_object_foreach(v, hk, hv)
+			{
+				const char **slot = NULL;
+				if (strcmp(hk, "name") == 0)
+					slot = &f.name;
+				else if (strcmp(hk, "id_document") == 0)
+					slot = &f.id_document;
+				else if (strcmp(hk, "nationality") == 0)
+					slot = &f.nationality;
+				char field[48];
+				snprintf(field, sizeof(field), "holder.%s", hk);
+				if (!slot) {
+					ret = api_reply_error(c, 400, field, "unknown field");
+					goto out;
+				}
+				if (!json_is_string(hv) && !json_is_null(hv)) {
+					ret = api_reply_error(c, 400, field, "must be a string");
+					goto out;
+				}
+				*slot = json_is_string(hv) ? json_string_value(hv) : NULL;
+			}
+			continue;
+		}
+		if (strcmp(key, "name") == 0 || strcmp(key, "id_document") == 0 ||
+		    strcmp(key, "nationality") == 0) {
+			ret = api_reply_error(c, 400, key, "unknown field (holder fields go in "
+							   "\"holder\")");
+			goto out;
+		}
+		const char **slot = hlr_subscr_fields_slot(&f, key);
+		if (!slot) {
+			ret = api_reply_error(c, 400, key, "unknown field");
+			goto out;
+		}
+		bool numeric = strcmp(key, "sqn") == 0 || strcmp(key, "ind_bitlen") == 0;
+		if (numeric ? (member_text(v, nums[numi], sizeof(nums[0]), slot) != 0 ||
+			       json_is_string(v))
+			    : (!json_is_string(v) && !json_is_null(v))) {
+			ret = api_reply_error(c, 400, key,
+					      numeric ? "must be a non-negative integer"
+						      : "must be a string");
+			goto out;
+		}
+		if (numeric)
+			numi++;
+		else
+			*slot = json_is_string(v) ? json_string_value(v) : NULL;
+	}
+
+	struct hlr_subscr_new in;
+	struct hlr_field_error err;
+	struct hlr_subscr_info info;
+	const struct hlr_profile *p = hlr_registry_profile(srv->reg);
+	if (hlr_subscr_input_parse(p, &f, hlr_registry_default_ind_bitlen(srv->reg), &in, &err) != 0) {
+		OPENSSL_cleanse(&in, sizeof(in));
+		ret = api_reply_error(c, 400, err.field, "%s", err.msg);
+		goto out;
+	}
+	int rc = hlr_subscr_create(srv->reg, &in, &info, &err);
+	if (rc == -EEXIST)
+		ret = api_reply_error(c, 409, err.field, "%s", err.msg);
+	else if (rc != 0)
+		ret = api_reply_error(c, 500, NULL, "the store failed; nothing was changed");
+	else
+		ret = api_reply_json(c, 201, subscr_json(p, &info));
+out:
+	/* The body held K and OP: wipe it before jansson frees its copy. */
+	json_decref(o);
+	OPENSSL_cleanse(req->body, req->body_len);
+	return ret;
+}
+
+static enum MHD_Result subscr_update(struct api_server *srv, struct MHD_Connection *c,
+				     struct api_request *req, uint64_t imsi)
+{
+	enum MHD_Result ret;
+	json_t *o = body_object(c, req, &ret);
+	if (!o)
+		return ret;
+	const struct hlr_profile *p = hlr_registry_profile(srv->reg);
+	struct hlr_subscr_change chg = {0};
+	struct hlr_field_error err = {0};
+	const char *key;
+	json_t *v;
+	int bad = 0;
+	json_object_foreach(o, key, v)
+	{
+		const char *s = json_string_value(v);
+		if (strcmp(key, "holder") == 0) {
+			if (!json_is_object(v)) {
+				hlr_field_error_set(&err, "holder", "must be an object");
+				bad = 1;
+				break;
+			}
+			const char *hk;
+			json_t *hv;
+			json_object_foreach(v, hk, hv)
+			{
+				char field[48];
+				snprintf(field, sizeof(field), "holder.%s", hk);
+				const char *hs = json_is_null(hv) ? "" : json_string_value(hv);
+				if (!hs) {
+					hlr_field_error_set(&err, field, "must be a string");
+					bad = 1;
+				} else if (strcmp(hk, "name") == 0) {
+					chg.set_name = true;
+					bad = hlr_field_holder("name", hs, chg.holder.name,
+							       sizeof(chg.holder.name), &err);
+				} else if (strcmp(hk, "id_document") == 0) {
+					chg.set_id_document = true;
+					bad = hlr_field_holder("id_document", hs,
+							       chg.holder.id_document,
+							       sizeof(chg.holder.id_document), &err);
+				} else if (strcmp(hk, "nationality") == 0) {
+					chg.set_nationality = true;
+					bad = hlr_field_holder("nationality", hs,
+							       chg.holder.nationality,
+							       sizeof(chg.holder.nationality), &err);
+				} else {
+					hlr_field_error_set(&err, field, "unknown field");
+					bad = 1;
+				}
+				if (bad) {
+					if (strncmp(err.field, "holder.", 7) != 0) {
+						char base[sizeof(err.field)];
+						memcpy(base, err.field, sizeof(base));
+						snprintf(err.field, sizeof(err.field), "holder.%.24s",
+							 base);
+					}
+					break;
+				}
+			}
+			if (bad)
+				break;
+			continue;
+		}
+		if (strcmp(key, "status") == 0) {
+			chg.set_status = true;
+			bad = hlr_field_status(s, &chg.status, &err);
+		} else if (strcmp(key, "class") == 0) {
+			chg.set_class = true;
+			bad = hlr_field_class(p, s, &chg.class_id, &err);
+		} else if (strcmp(key, "msisdn") == 0) {
+			chg.set_msisdn = true;
+			if (!json_is_null(v))
+				bad = s ? hlr_field_msisdn(p, s, &chg.msisdn, &err) : -1;
+		} else if (strcmp(key, "city") == 0) {
+			chg.set_city = true;
+			if (!json_is_null(v))
+				bad = s ? hlr_field_city(p, s, &chg.city_id, &err) : -1;
+		} else {
+			hlr_field_error_set(&err, key,
+					    "unknown or read-only field (can change: status, "
+					    "class, msisdn, city, holder)");
+			bad = 1;
+		}
+		if (bad && !err.msg[0])
+			hlr_field_error_set(&err, key, "must be a string");
+		if (bad)
+			break;
+	}
+	json_decref(o);
+	if (bad)
+		return api_reply_error(c, 400, err.field, "%s", err.msg);
+
+	struct hlr_subscr_info info;
+	int rc = hlr_subscr_update(srv->reg, imsi, &chg, &info, &err);
+	if (rc == -ENOENT)
+		return api_reply_error(c, 404, NULL, "subscriber not found");
+	if (rc == -EEXIST)
+		return api_reply_error(c, 409, err.field, "%s", err.msg);
+	if (rc != 0)
+		return api_reply_error(c, 500, NULL, "the store failed; nothing was changed");
+	return api_reply_json(c, 200, subscr_json(p, &info));
+}
+
+struct list_ctx {
+	const struct hlr_profile *p;
+	json_t *items;
+	uint64_t last;
+};
+
+static void list_one(void *ctx_, const struct hlr_subscr_info *info)
+{
+	struct list_ctx *ctx = ctx_;
+	json_array_append_new(ctx->items, subscr_json(ctx->p, info));
+	ctx->last = info->rec.imsi;
+}
+
+static enum MHD_Result subscr_list(struct api_server *srv, struct MHD_Connection *c)
+{
+	const struct hlr_profile *p = hlr_registry_profile(srv->reg);
+	struct hlr_subscr_filter filter = {-1, -1, -1};
+	struct hlr_field_error err;
+	const char *v;
+	unsigned limit = 100;
+	uint64_t after = 0;
+
+	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "class"))) {
+		uint8_t id;
+		if (hlr_field_class(p, v, &id, &err) != 0)
+			return api_reply_error(c, 400, "class", "%s", err.msg);
+		filter.class_id = id;
+	}
+	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "status"))) {
+		uint8_t st;
+		if (hlr_field_status(v, &st, &err) != 0)
+			return api_reply_error(c, 400, "status", "%s", err.msg);
+		filter.status = st;
+	}
+	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "city"))) {
+		uint16_t id;
+		if (hlr_field_city(p, v, &id, &err) != 0)
+			return api_reply_error(c, 400, "city", "%s", err.msg);
+		filter.city_id = id;
+	}
+	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"))) {
+		if (!str_is_digits(v, 1, 4) || atoi(v) < 1 || atoi(v) > 1000)
+			return api_reply_error(c, 400, "limit", "must be an integer from 1 to 1000");
+		limit = (unsigned)atoi(v);
+	}
+	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after"))) {
+		if (hlr_imsi_parse(v, &after) != 0)
+			return api_reply_error(c, 400, "after", "must be an IMSI");
+	}
+
+	struct list_ctx ctx = {.p = p, .items = json_array()};
+	int n = hlr_subscr_list(srv->reg, &filter, after, limit, list_one, &ctx);
+	if (n < 0) {
+		json_decref(ctx.items);
+		return api_reply_error(c, 500, NULL, "the store failed");
+	}
+	char next[24];
+	hlr_imsi_format(ctx.last, next);
+	return api_reply_json(c, 200,
+			      json_pack("{s:o,s:o}", "items", ctx.items, "next",
+					(unsigned)n == limit ? json_string(next) : json_null()));
+}
+
+enum MHD_Result api_subscr_handle(struct api_server *srv, struct MHD_Connection *c,
+				  struct api_request *req, const char *method, const char *key)
+{
+	if (!key) {
+		if (strcmp(method, "GET") == 0)
+			return subscr_list(srv, c);
+		if (strcmp(method, "POST") == 0)
+			return subscr_create(srv, c, req);
+		return api_reply_error(c, 405, NULL, "method not allowed");
+	}
+	uint64_t imsi;
+	if (strcmp(method, "GET") != 0 && strcmp(method, "PATCH") != 0 &&
+	    strcmp(method, "DELETE") != 0)
+		return api_reply_error(c, 405, NULL, "method not allowed");
+	if (resolve_key(srv->reg, key, &imsi) != 0)
+		return api_reply_error(c, 404, NULL, "subscriber not found");
+	if (strcmp(method, "PATCH") == 0)
+		return subscr_update(srv, c, req, imsi);
+	if (strcmp(method, "DELETE") == 0) {
+		int rc = hlr_subscr_delete(srv->reg, imsi);
+		if (rc == -ENOENT)
+			return api_reply_error(c, 404, NULL, "subscriber not found");
+		if (rc != 0)
+			return api_reply_error(c, 500, NULL, "the store failed; nothing was changed");
+		return api_reply_text(c, 204, "application/json", strdup(""), 0);
+	}
+	struct hlr_subscr_info info;
+	int rc = hlr_subscr_info_get(srv->reg, imsi, &info);
+	if (rc == -ENOENT)
+		return api_reply_error(c, 404, NULL, "subscriber not found");
+	if (rc != 0)
+		return api_reply_error(c, 500, NULL, "the store failed");
+	return api_reply_json(c, 200, subscr_json(hlr_registry_profile(srv->reg), &info));
+}
+
+enum MHD_Result api_import_handle(struct api_server *srv, struct MHD_Connection *c,
+				  struct api_request *req)
+{
+	if (!req->upload)
+		return api_reply_error(c, 400, NULL, "a CSV body is required");
+	if (fflush(req->upload) != 0 || fseek(req->upload, 0, SEEK_SET) != 0)
+		return api_reply_error(c, 500, NULL, "could not read back the upload");
+	uint64_t n = 0;
+	struct hlr_import_error err;
+	int rc = hlr_subscr_import_csv(srv->reg, req->upload, &n, &err, NULL, NULL);
+	if (rc == 0)
+		return api_reply_json(c, 200, json_pack("{s:I}", "imported", (json_int_t)n));
+	if (rc == -EINVAL || rc == -EEXIST) {
+		LOGN("api", "import refused: line %u, column %s: %s", err.line, err.column,
+		     err.msg);
+		json_t *o = json_pack("{s:s,s:i,s:s}", "error", err.msg, "line", err.line,
+				      "column", err.column);
+		return api_reply_json(c, rc == -EINVAL ? 400 : 409, o);
+	}
+	return api_reply_error(c, rc == -ENOMEM ? 507 : 500, NULL,
+			       "the import failed; nothing was imported");
+}
+
+enum MHD_Result api_profile_handle(struct api_server *srv, struct MHD_Connection *c,
+				   const char *what)
+{
+	const struct hlr_profile *p = hlr_registry_profile(srv->reg);
+	if (strcmp(what, "network") == 0)
+		return api_reply_json(
+		    c, 200,
+		    json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "name", p->name, "operator",
+			      p->operator_name, "mcc", p->mcc, "mnc", p->mnc, "country_code",
+			      p->country_code, "national_prefix", p->national_prefix,
+			      "international_prefix", p->international_prefix));
+	json_t *items = json_array();
+	if (strcmp(what, "classes") == 0) {
+		for (unsigned i = 0; i < p->n_classes; i++)
+			json_array_append_new(items, json_pack("{s:s,s:s}", "name",
+							       p->classes[i].name, "description",
+							       p->classes[i].description));
+	} else {
+		for (unsigned i = 0; i < p->n_cities; i++)
+			json_array_append_new(
+			    items, json_pack("{s:s,s:s,s:I,s:s}", "name", p->cities[i].name,
+					     "province", p->cities[i].province, "population",
+					     (json_int_t)p->cities[i].population, "kind",
+					     p->cities[i].kind));
+	}
+	return api_reply_json(c, 200, json_pack("{s:o}", "items", items));
+}

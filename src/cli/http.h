@@ -1,0 +1,51 @@
+/* The CLI's HTTP client: a libcurl easy handle bound to one koryod API. */
+#pragma once
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+/* A reply from koryod. json is the parsed body, NULL when the body is empty
+ * (204) or not JSON. Owned by the caller: release with cli_reply_free. */
+struct cli_reply {
+	long status;
+	json_t *json;
+};
+
+void cli_reply_free(struct cli_reply *r);
+
+/* cli_http_request: sends METHOD base+path with body (NULL for none) as
+ * application/json. path must already be escaped (cli_http_escape). Opens the
+ * connection first if needed (resolving --api and reading the token).
+ * Returns 0 when koryod answered with anything but 401 (status in r->status),
+ * or CLI_EXIT_UNREACHABLE / CLI_EXIT_USAGE after printing why: koryod cannot be
+ * reached, the token file is unreadable, the token was refused (401), or
+ * --api is not an http(s) URL. */
+int cli_http_request(struct cli_ctx *ctx, const char *method, const char *path, const json_t *body,
+		     struct cli_reply *r);
+
+/* Called with the bytes sent so far and the total (-1 when unknown), and
+ * again with sent == total while waiting for the answer. */
+typedef void cli_http_progress_fn(void *arg, curl_off_t sent, curl_off_t total);
+
+/* cli_http_upload: POSTs the open file f (size bytes from its current position,
+ * or -1 for a stream of unknown size sent chunked) as content_type, reading it
+ * as it goes: the file is never held in memory. No timeout bounds the
+ * transfer or the wait for the answer, so a long import is never cut short.
+ * progress may be NULL. Returns like cli_http_request, and CLI_EXIT_USAGE
+ * (after printing why) if reading the file fails; file_name is for that
+ * message. */
+int cli_http_upload(struct cli_ctx *ctx, const char *path, const char *content_type, FILE *f,
+		    const char *file_name, curl_off_t size, cli_http_progress_fn *progress,
+		    void *progress_arg, struct cli_reply *r);
+
+/* cli_http_escape: returns s percent-encoded for use as one path segment or
+ * query value (unreserved characters and ':' kept, so "msisdn:850..." reads
+ * plainly in logs). Caller frees. NULL if out of memory. */
+char *cli_http_escape(const char *s);
+
+/* cli_http_close: frees the connection and wipes the token. Safe if never
+ * opened. */
+void cli_http_close(struct cli_ctx *ctx);

@@ -1,0 +1,169 @@
+#include "common/config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/kvfile.h"
+
+void koryo_config_defaults(struct koryo_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->data_dir, sizeof(cfg->data_dir), "/var/lib/koryo");
+	snprintf(cfg->api_host, sizeof(cfg->api_host), "127.0.0.1");
+	cfg->api_port = 8080;
+	cfg->api_threads = 4;
+	cfg->workers = 0;
+	cfg->log_level = LOG_INFO;
+	cfg->auc_ind_bitlen = 5;
+	cfg->store_sync_full = true;
+}
+
+static int parse_uint(const char *v, unsigned min, unsigned max, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(v, &end, 10);
+	if (errno || end == v || *end || v[0] == '-' || n < min || n > max)
+		return -1;
+	*out = (unsigned)n;
+	return 0;
+}
+
+static int set_path(char *dst, size_t cap, const char *v, char *err, size_t errcap)
+{
+	if (*v == '\0') {
+		snprintf(err, errcap, "must not be empty");
+		return -1;
+	}
+	if (strlen(v) >= cap) {
+		snprintf(err, errcap, "path too long");
+		return -1;
+	}
+	strcpy(dst, v);
+	return 0;
+}
+
+/* "HOST:PORT" with HOST a numeric IPv4 address: koryod never resolves names. */
+static int parse_listen(const char *v, char *host, size_t hostcap, uint16_t *port)
+{
+	const char *colon = strrchr(v, ':');
+	if (!colon || colon == v || (size_t)(colon - v) >= hostcap)
+		return -1;
+	unsigned p;
+	if (parse_uint(colon + 1, 1, 65535, &p) != 0)
+		return -1;
+	char h[64];
+	memcpy(h, v, (size_t)(colon - v));
+	h[colon - v] = '\0';
+	unsigned a, b, c, d;
+	char tail;
+	if (sscanf(h, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) != 4 || a > 255 || b > 255 ||
+	    c > 255 || d > 255)
+		return -1;
+	strcpy(host, h);
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static int config_set(void *ctx, const char *key, const char *v, char *err, size_t errcap)
+{
+	struct koryo_config *cfg = ctx;
+
+	if (strcmp(key, "data_dir") == 0)
+		return set_path(cfg->data_dir, sizeof(cfg->data_dir), v, err, errcap);
+	if (strcmp(key, "store.path") == 0)
+		return set_path(cfg->store_path, sizeof(cfg->store_path), v, err, errcap);
+	if (strcmp(key, "store.sync") == 0) {
+		if (strcmp(v, "full") == 0)
+			cfg->store_sync_full = true;
+		else if (strcmp(v, "normal") == 0)
+			cfg->store_sync_full = false;
+		else {
+			snprintf(err, errcap, "store.sync: expected 'full' or 'normal', got '%s'", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "master_key") == 0)
+		return set_path(cfg->master_key_path, sizeof(cfg->master_key_path), v, err,
+				errcap);
+	if (strcmp(key, "api.token_file") == 0)
+		return set_path(cfg->api_token_path, sizeof(cfg->api_token_path), v, err, errcap);
+	if (strcmp(key, "api.listen") == 0) {
+		if (parse_listen(v, cfg->api_host, sizeof(cfg->api_host), &cfg->api_port) != 0) {
+			snprintf(err, errcap,
+				 "api.listen: expected IPV4:PORT (e.g. 127.0.0.1:8080), got '%s'", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "api.threads") == 0) {
+		if (parse_uint(v, 1, 64, &cfg->api_threads) != 0) {
+			snprintf(err, errcap, "api.threads: expected 1..64, got '%s'", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "workers") == 0) {
+		if (strcmp(v, "auto") == 0) {
+			cfg->workers = 0;
+			return 0;
+		}
+		if (parse_uint(v, 1, 256, &cfg->workers) != 0) {
+			snprintf(err, errcap, "workers: expected 'auto' or 1..256, got '%s'", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "log.level") == 0) {
+		if (log_level_parse(v, &cfg->log_level) != 0) {
+			snprintf(err, errcap,
+				 "log.level: expected debug, info, notice, warn or error, got '%s'",
+				 v);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "profile") == 0)
+		return set_path(cfg->profile_dir, sizeof(cfg->profile_dir), v, err, errcap);
+	if (strcmp(key, "auc.ind_bitlen") == 0) {
+		if (parse_uint(v, 0, 10, &cfg->auc_ind_bitlen) != 0) {
+			snprintf(err, errcap, "auc.ind_bitlen: expected 0..10, got '%s'", v);
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(err, errcap, "unknown key '%s'", key);
+	return -1;
+}
+
+int koryo_config_load(struct koryo_config *cfg, const char *path, char *err, size_t errcap)
+{
+	return kvfile_parse(path, config_set, cfg, err, errcap);
+}
+
+static void default_path(char *dst, size_t cap, const char *dir, const char *name)
+{
+	if (dst[0] == '\0')
+		snprintf(dst, cap, "%s/%s", dir, name);
+}
+
+void koryo_config_finish(struct koryo_config *cfg)
+{
+	default_path(cfg->store_path, sizeof(cfg->store_path), cfg->data_dir, "koryo.db");
+	default_path(cfg->master_key_path, sizeof(cfg->master_key_path), cfg->data_dir,
+		     "master.key");
+	default_path(cfg->api_token_path, sizeof(cfg->api_token_path), cfg->data_dir,
+		     "api.token");
+}
+
+unsigned koryo_config_worker_count(const struct koryo_config *cfg)
+{
+	if (cfg->workers)
+		return cfg->workers;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}

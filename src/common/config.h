@@ -1,0 +1,38 @@
+#pragma once
+/* koryod's configuration: defaults, then the file given with -c. See
+ * etc/koryod.conf.example and docs/configuration.md for every key. */
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/log.h"
+
+struct koryo_config {
+	char data_dir[PATH_MAX];
+	char store_path[PATH_MAX];	/* default <data_dir>/koryo.db */
+	char master_key_path[PATH_MAX]; /* default <data_dir>/master.key */
+	char api_token_path[PATH_MAX];	/* default <data_dir>/api.token */
+	char api_host[64];
+	uint16_t api_port;
+	unsigned api_threads;
+	unsigned workers; /* 0 = auto: one per core */
+	enum log_level log_level;
+	char profile_dir[PATH_MAX]; /* empty: none */
+	unsigned auc_ind_bitlen;
+	bool store_sync_full; /* fsync the WAL on every commit (power-loss safe) */
+};
+
+/* Fills cfg with the defaults. */
+void koryo_config_defaults(struct koryo_config *cfg);
+
+/* Reads path over the current values. Returns 0, or -1 with "PATH:LINE: reason"
+ * in err; cfg may then be partly changed and should not be used. */
+int koryo_config_load(struct koryo_config *cfg, const char *path, char *err, size_t errcap);
+
+/* Derives the paths left empty from data_dir. Call after loading. */
+void koryo_config_finish(struct koryo_config *cfg);
+
+/* The number of workers to start: cfg->workers, or the number of online CPUs. */
+unsigned koryo_config_worker_count(const struct koryo_config *cfg);

@@ -1,0 +1,348 @@
+#include "hlr/profile.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/csv.h"
+#include "common/hex.h"
+#include "common/kvfile.h"
+#include "common/log.h"
+#include "store/store.h"
+
+int hlr_profile_installed(struct store *st)
+{
+	struct store_stmt *s;
+	int found = 0;
+	store_lock(st);
+	if (store_prepare(st, "SELECT count(*) FROM network", &s) == 0) {
+		if (store_step(s) == STORE_ROW)
+			found = store_col_int64(s, 0) > 0;
+		store_reset(s);
+	}
+	store_unlock(st);
+	return found;
+}
+
+/* --- installing from files ------------------------------------------------ */
+
+static const char *const network_keys[] = {"name",	     "operator",	 "mcc",
+					   "mnc",	     "country_code",	 "national_prefix",
+					   "international_prefix", NULL};
+
+struct install_ctx {
+	struct store *st;
+	unsigned seen; /* bit per network_keys entry */
+};
+
+static int network_set(void *ctx_, const char *key, const char *value, char *err, size_t errcap)
+{
+	struct install_ctx *ctx = ctx_;
+	unsigned i;
+	for (i = 0; network_keys[i]; i++) {
+		if (strcmp(network_keys[i], key) == 0)
+			break;
+	}
+	if (!network_keys[i]) {
+		snprintf(err, errcap, "unknown key '%s'", key);
+		return -1;
+	}
+	if ((strcmp(key, "mcc") == 0 && !str_is_digits(value, 3, 3)) ||
+	    (strcmp(key, "mnc") == 0 && !str_is_digits(value, 2, 3)) ||
+	    (strcmp(key, "country_code") == 0 && !str_is_digits(value, 1, 3))) {
+		snprintf(err, errcap, "%s: '%s' is not a valid value", key, value);
+		return -1;
+	}
+	struct store_stmt *s;
+	if (store_prepare(ctx->st, "INSERT INTO network (key, value) VALUES ($1, $2)", &s) != 0)
+		goto fail;
+	store_bind_text(s, 1, key);
+	store_bind_text(s, 2, value);
+	int rc = store_step(s);
+	store_reset(s);
+	if (rc == -EEXIST) {
+		snprintf(err, errcap, "%s given twice", key);
+		return -1;
+	}
+	if (rc != STORE_DONE)
+		goto fail;
+	ctx->seen |= 1u << i;
+	return 0;
+fail:
+	snprintf(err, errcap, "store failure");
+	return -1;
+}
+
+/* Reads a profile CSV whose header must be exactly `header` (comma separated) and
+ * inserts each row with insert_sql, binding the columns as $1..$n (integer columns
+ * are marked in int_cols). */
+static int install_csv(struct store *st, const char *dir, const char *file, const char *header,
+		       const char *insert_sql, unsigned int_cols, char *err, size_t errcap)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errcap, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	struct csv_reader r;
+	csv_init(&r, f);
+	char reason[160];
+	int rc = -1;
+	unsigned n_cols = 0;
+	int got = csv_next(&r, reason, sizeof(reason));
+	if (got <= 0) {
+		snprintf(err, errcap, "%s:%u: %s", path, r.line,
+			 got == 0 ? "empty file, expected a header" : reason);
+		goto out;
+	}
+	char want[256];
+	snprintf(want, sizeof(want), "%s", header);
+	char *save, *tok = strtok_r(want, ",", &save);
+	for (; tok; tok = strtok_r(NULL, ",", &save), n_cols++) {
+		if (n_cols >= r.n_fields || strcmp(r.fields[n_cols], tok) != 0) {
+			snprintf(err, errcap, "%s:1: expected header '%s'", path, header);
+			goto out;
+		}
+	}
+	if (r.n_fields != n_cols) {
+		snprintf(err, errcap, "%s:1: expected header '%s'", path, header);
+		goto out;
+	}
+	struct store_stmt *s;
+	if (store_prepare(st, insert_sql, &s) != 0) {
+		snprintf(err, errcap, "%s: store failure", path);
+		goto out;
+	}
+	while ((got = csv_next(&r, reason, sizeof(reason))) == 1) {
+		if (r.n_fields != n_cols) {
+			snprintf(err, errcap, "%s:%u: expected %u fields, got %u", path, r.line,
+				 n_cols, r.n_fields);
+			goto out;
+		}
+		if (r.fields[0][0] == '\0') {
+			snprintf(err, errcap, "%s:%u: column %s: must not be empty", path, r.line,
+				 strtok_r(strcpy(want, header), ",", &save));
+			goto out;
+		}
+		for (unsigned i = 0; i < n_cols; i++) {
+			if (int_cols & (1u << i)) {
+				char *end;
+				long long v = strtoll(r.fields[i], &end, 10);
+				if (end == r.fields[i] || *end || v < 0) {
+					snprintf(err, errcap, "%s:%u: field %u: expected a number",
+						 path, r.line, i + 1);
+					goto out;
+				}
+				store_bind_int64(s, (int)i + 1, v);
+			} else {
+				store_bind_text(s, (int)i + 1, r.fields[i]);
+			}
+		}
+		int src = store_step(s);
+		store_reset(s);
+		if (src == -EEXIST) {
+			snprintf(err, errcap, "%s:%u: '%s' given twice", path, r.line,
+				 r.fields[0]);
+			goto out;
+		}
+		if (src != STORE_DONE) {
+			snprintf(err, errcap, "%s:%u: store failure", path, r.line);
+			goto out;
+		}
+	}
+	if (got < 0) {
+		snprintf(err, errcap, "%s:%u: %s", path, r.line, reason);
+		goto out;
+	}
+	rc = 0;
+out:
+	csv_free(&r);
+	fclose(f);
+	return rc;
+}
+
+int hlr_profile_install(struct store *st, const char *dir, char *err, size_t errcap)
+{
+	char path[4096];
+	struct install_ctx ctx = {.st = st};
+	int rc;
+
+	store_lock(st);
+	if (store_begin(st) != 0) {
+		store_unlock(st);
+		snprintf(err, errcap, "store failure");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/profile.conf", dir);
+	rc = kvfile_parse(path, network_set, &ctx, err, errcap);
+	if (rc == 0) {
+		for (unsigned i = 0; network_keys[i]; i++) {
+			if (!(ctx.seen & (1u << i)) && i <= 5) {
+				snprintf(err, errcap, "%s: missing key '%s'", path,
+					 network_keys[i]);
+				rc = -1;
+				break;
+			}
+		}
+	}
+	if (rc == 0)
+		rc = install_csv(st, dir, "classes.csv", "name,description",
+				 "INSERT INTO subscriber_class (name, description) VALUES ($1, $2)",
+				 0, err, errcap);
+	if (rc == 0)
+		rc = install_csv(st, dir, "cities.csv", "name,province,population,kind",
+				 "INSERT INTO city (name, province, population, kind) VALUES ($1, "
+				 "$2, $3, $4)",
+				 1u << 2, err, errcap);
+	if (rc == 0 && store_commit(st) != 0) {
+		snprintf(err, errcap, "store failure on commit");
+		rc = -1;
+	}
+	if (rc != 0)
+		store_rollback(st);
+	store_unlock(st);
+	return rc;
+}
+
+/* --- reading from the store ----------------------------------------------- */
+
+static int city_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct hlr_city *)a)->name, ((const struct hlr_city *)b)->name);
+}
+
+static void copy_col(char *dst, size_t cap, struct store_stmt *s, int col)
+{
+	const char *t = store_col_text(s, col);
+	snprintf(dst, cap, "%s", t ? t : "");
+}
+
+int hlr_profile_load(struct store *st, struct hlr_profile *p)
+{
+	struct store_stmt *s;
+	int rc = 0, step;
+	unsigned keys = 0;
+
+	memset(p, 0, sizeof(*p));
+	store_lock(st);
+	if (store_prepare(st, "SELECT key, value FROM network", &s) != 0) {
+		rc = -EIO;
+		goto out;
+	}
+	while ((step = store_step(s)) == STORE_ROW) {
+		const char *k = store_col_text(s, 0);
+		keys++;
+		if (strcmp(k, "name") == 0)
+			copy_col(p->name, sizeof(p->name), s, 1);
+		else if (strcmp(k, "operator") == 0)
+			copy_col(p->operator_name, sizeof(p->operator_name), s, 1);
+		else if (strcmp(k, "mcc") == 0)
+			copy_col(p->mcc, sizeof(p->mcc), s, 1);
+		else if (strcmp(k, "mnc") == 0)
+			copy_col(p->mnc, sizeof(p->mnc), s, 1);
+		else if (strcmp(k, "country_code") == 0)
+			copy_col(p->country_code, sizeof(p->country_code), s, 1);
+		else if (strcmp(k, "national_prefix") == 0)
+			copy_col(p->national_prefix, sizeof(p->national_prefix), s, 1);
+		else if (strcmp(k, "international_prefix") == 0)
+			copy_col(p->international_prefix, sizeof(p->international_prefix), s,
+				 1);
+	}
+	store_reset(s);
+	if (step < 0) {
+		rc = -EIO;
+		goto out;
+	}
+	if (keys == 0) {
+		rc = -ENOENT;
+		goto out;
+	}
+
+	if (store_prepare(st, "SELECT name, description FROM subscriber_class ORDER BY name", &s) !=
+	    0) {
+		rc = -EIO;
+		goto out;
+	}
+	while ((step = store_step(s)) == STORE_ROW && p->n_classes < HLR_MAX_CLASSES) {
+		struct hlr_class *c = &p->classes[p->n_classes++];
+		copy_col(c->name, sizeof(c->name), s, 0);
+		copy_col(c->description, sizeof(c->description), s, 1);
+	}
+	store_reset(s);
+	if (step < 0) {
+		rc = -EIO;
+		goto out;
+	}
+
+	if (store_prepare(st, "SELECT name, province, population, kind FROM city", &s) != 0) {
+		rc = -EIO;
+		goto out;
+	}
+	unsigned cap = 0;
+	while ((step = store_step(s)) == STORE_ROW) {
+		if (p->n_cities == cap) {
+			cap = cap ? cap * 2 : 128;
+			struct hlr_city *c = realloc(p->cities, cap * sizeof(*c));
+			if (!c) {
+				rc = -ENOMEM;
+				break;
+			}
+			p->cities = c;
+		}
+		struct hlr_city *c = &p->cities[p->n_cities++];
+		copy_col(c->name, sizeof(c->name), s, 0);
+		copy_col(c->province, sizeof(c->province), s, 1);
+		c->population = store_col_int64(s, 2);
+		copy_col(c->kind, sizeof(c->kind), s, 3);
+	}
+	store_reset(s);
+	if (step < 0)
+		rc = -EIO;
+	if (p->n_cities)
+		qsort(p->cities, p->n_cities, sizeof(*p->cities), city_cmp);
+out:
+	store_unlock(st);
+	if (rc != 0)
+		hlr_profile_free(p);
+	return rc;
+}
+
+void hlr_profile_free(struct hlr_profile *p)
+{
+	free(p->cities);
+	p->cities = NULL;
+	p->n_cities = 0;
+}
+
+int hlr_profile_class_find(const struct hlr_profile *p, const char *name)
+{
+	for (unsigned i = 0; i < p->n_classes; i++) {
+		if (strcmp(p->classes[i].name, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+unsigned hlr_profile_city_find(const struct hlr_profile *p, const char *name)
+{
+	struct hlr_city key;
+	if (strlen(name) >= sizeof(key.name))
+		return 0;
+	strcpy(key.name, name);
+	const struct hlr_city *c =
+	    bsearch(&key, p->cities, p->n_cities, sizeof(*p->cities), city_cmp);
+	return c ? (unsigned)(c - p->cities) + 1 : 0;
+}
+
+const char *hlr_profile_class_name(const struct hlr_profile *p, unsigned class_id)
+{
+	return class_id < p->n_classes ? p->classes[class_id].name : NULL;
+}
+
+const char *hlr_profile_city_name(const struct hlr_profile *p, unsigned city_id)
+{
+	return city_id >= 1 && city_id <= p->n_cities ? p->cities[city_id - 1].name : NULL;
+}

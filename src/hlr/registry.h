@@ -1,0 +1,107 @@
+#pragma once
+/* The subscriber registry: every subscriber in memory, indexed by IMSI, MSISDN and
+ * ICCID, backed by the store. Writes go to the store first and reach memory only
+ * once committed, so what the registry answers is always durable.
+ *
+ * Locking: lookups take a shared lock for the copy only; writers (create, update,
+ * delete, import) are serialised among themselves and take the exclusive lock only
+ * to publish. Records are handed out as copies, never as pointers. */
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hlr/profile.h"
+#include "hlr/subscr.h"
+#include "hlr/subscr_input.h"
+
+struct store;
+struct hlr_registry;
+
+/* Loads every subscriber from the store. profile must outlive the registry;
+ * master_key is copied. Returns 0, -ENOMEM, -EIO. */
+int hlr_registry_open(struct store *st, const struct hlr_profile *profile,
+		      const uint8_t master_key[32], struct hlr_registry **out);
+void hlr_registry_close(struct hlr_registry *reg);
+
+/* The IND bit length given to imported subscribers whose row names none. */
+void hlr_registry_set_default_ind_bitlen(struct hlr_registry *reg, unsigned bits);
+unsigned hlr_registry_default_ind_bitlen(const struct hlr_registry *reg);
+
+const struct hlr_profile *hlr_registry_profile(const struct hlr_registry *reg);
+struct store *hlr_registry_store(const struct hlr_registry *reg);
+size_t hlr_registry_count(struct hlr_registry *reg);
+/* counts[class_id][status] for every class of the profile (HLR_MAX_CLASSES rows). */
+void hlr_registry_count_by_class_status(struct hlr_registry *reg,
+					uint64_t counts[HLR_MAX_CLASSES][HLR_STATUS_COUNT]);
+
+/* Lookups: 0 with a copy in *out, or -ENOENT. */
+int hlr_subscr_get_by_imsi(struct hlr_registry *reg, uint64_t imsi, struct hlr_subscr *out);
+int hlr_subscr_get_by_msisdn(struct hlr_registry *reg, uint64_t msisdn, struct hlr_subscr *out);
+int hlr_subscr_get_by_iccid(struct hlr_registry *reg, const struct hlr_iccid *iccid,
+			    struct hlr_subscr *out);
+
+/* The full record (holder, times) of the subscriber with this IMSI, from the store.
+ * 0, -ENOENT, -EIO. */
+int hlr_subscr_info_get(struct hlr_registry *reg, uint64_t imsi, struct hlr_subscr_info *out);
+
+/* Creates a subscriber from validated input (its secrets are wiped). 0 with the new
+ * record in *out (may be NULL); -EEXIST with err naming imsi, msisdn or iccid; -EIO. */
+int hlr_subscr_create(struct hlr_registry *reg, struct hlr_subscr_new *in,
+		      struct hlr_subscr_info *out, struct hlr_field_error *err);
+
+/* A partial update: only the members whose set_ flag is true change. */
+struct hlr_subscr_change {
+	bool set_status, set_class, set_msisdn, set_city, set_name, set_id_document,
+	    set_nationality;
+	uint8_t status, class_id;
+	uint64_t msisdn; /* 0 clears */
+	uint16_t city_id;   /* 0 clears */
+	struct hlr_subscr_holder holder;
+};
+
+/* 0 with the updated record in *out (may be NULL); -ENOENT; -EEXIST (msisdn in use,
+ * err set); -EIO. */
+int hlr_subscr_update(struct hlr_registry *reg, uint64_t imsi, const struct hlr_subscr_change *chg,
+		      struct hlr_subscr_info *out, struct hlr_field_error *err);
+
+/* 0, -ENOENT, -EIO. */
+int hlr_subscr_delete(struct hlr_registry *reg, uint64_t imsi);
+
+/* Lists subscribers in IMSI order after `after` (0: from the start), at most limit,
+ * filtered by class/status/city when the filter's value is >= 0. Calls fn for each;
+ * returns the number listed, or -EIO. */
+struct hlr_subscr_filter {
+	int class_id, status, city_id;
+};
+typedef void (*hlr_subscr_list_fn)(void *ctx, const struct hlr_subscr_info *info);
+int hlr_subscr_list(struct hlr_registry *reg, const struct hlr_subscr_filter *filter,
+		    uint64_t after, unsigned limit, hlr_subscr_list_fn fn, void *ctx);
+
+/* Where an import failed: line 1 is the header; column names the CSV column. */
+struct hlr_import_error {
+	unsigned line;
+	char column[32];
+	char msg[160];
+};
+/* Progress callback for long imports: rows checked so far, phase "check" or "write". */
+typedef void (*hlr_import_progress_fn)(void *ctx, const char *phase, uint64_t rows);
+
+/* Imports the CSV in f (format: docs/import.md), all or nothing. Reads f twice (it
+ * must be seekable). 0 with *imported set; -EINVAL (bad row: err set, nothing
+ * written); -EEXIST (duplicate: err set, nothing written); -EIO; -ENOMEM. */
+int hlr_subscr_import_csv(struct hlr_registry *reg, FILE *f, uint64_t *imported,
+			  struct hlr_import_error *err, hlr_import_progress_fn progress,
+			  void *progress_ctx);
+
+/* Opens the sealed K and OP/OPc of rec. Returns 0 with *k and *op filled (the caller
+ * wipes them), or -EBADMSG if the seal does not open under the master key. */
+int hlr_subscr_keys_open(struct hlr_registry *reg, const struct hlr_subscr *rec, uint8_t k[16],
+			 uint8_t op[16]);
+
+/* SQN updates for the AuC: the subscriber's SQN is locked between begin and end so
+ * that concurrent requests for one subscriber advance it one after the other.
+ * begin: 0 with a copy of the record, or -ENOENT (nothing locked). end: persists
+ * new_sqn (durably) when it differs and unlocks; 0 or -EIO (memory then keeps the
+ * old SQN). */
+int hlr_subscr_sqn_begin(struct hlr_registry *reg, uint64_t imsi, struct hlr_subscr *rec);
+int hlr_subscr_sqn_end(struct hlr_registry *reg, const struct hlr_subscr *rec, uint64_t new_sqn);

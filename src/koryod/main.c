@@ -1,0 +1,248 @@
+/* koryod: the koryo mobile core daemon. */
+#include <errno.h>
+#include <getopt.h>
+#include <openssl/crypto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "common/config.h"
+#include "common/hex.h"
+#include "common/log.h"
+#include "crypto/keyfile.h"
+#include "hlr/profile.h"
+#include "hlr/registry.h"
+#include "koryod/worker.h"
+#include "store/store.h"
+#include "version.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: koryod [-c FILE] [--profile DIR] [-l LEVEL]\n"
+		"\n"
+		"The koryo mobile core: subscriber registry and authentication centre, with\n"
+		"the operator API. Runs in the foreground; SIGINT or SIGTERM stop it cleanly.\n"
+		"\n"
+		"Options:\n"
+		"  -c, --config FILE   read settings from FILE (see etc/koryod.conf.example);\n"
+		"                      without it, the defaults apply\n"
+		"  -p, --profile DIR   install the operator profile in DIR (profile.conf,\n"
+		"                      classes.csv, cities.csv, optional subscribers.csv) if the\n"
+		"                      store has none yet; overrides 'profile' in the config\n"
+		"  -l, --log-level L   debug, info, notice, warn or error (overrides log.level)\n"
+		"  -h, --help          show this help and exit\n"
+		"  -V, --version       show the version and exit\n"
+		"\n"
+		"Files (under data_dir, default /var/lib/koryo):\n"
+		"  koryo.db     the SQLite store\n"
+		"  master.key   the key that seals K and OP/OPc at rest (made on first start, 0600)\n"
+		"  api.token    the API bearer token (made on first start, 0600)\n"
+		"\n"
+		"Exit status: 0 after a clean stop, 1 if it cannot start, 2 for a usage or\n"
+		"configuration error.\n");
+}
+
+/* Installs the profile (and its demo subscribers) into an empty store. */
+static int install_profile(struct store *st, const char *dir, struct hlr_registry **reg,
+			   struct hlr_profile *profile, const uint8_t key[32], unsigned ind_bitlen)
+{
+	char err[512];
+	if (hlr_profile_install(st, dir, err, sizeof(err)) != 0) {
+		fprintf(stderr, "koryod: %s\n", err);
+		return -1;
+	}
+	LOGN("main", "profile installed from %s", dir);
+	if (hlr_profile_load(st, profile) != 0 || hlr_registry_open(st, profile, key, reg) != 0)
+		return -1;
+	hlr_registry_set_default_ind_bitlen(*reg, ind_bitlen);
+
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/subscribers.csv", dir);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	uint64_t n = 0;
+	struct hlr_import_error ie;
+	int rc = hlr_subscr_import_csv(*reg, f, &n, &ie, NULL, NULL);
+	fclose(f);
+	if (rc != 0) {
+		fprintf(stderr, "koryod: %s:%u: column %s: %s\n", path, ie.line, ie.column,
+			ie.msg);
+		return -1;
+	}
+	LOGN("main", "profile: %llu subscribers imported from %s", (unsigned long long)n, path);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+					     {"profile", required_argument, NULL, 'p'},
+					     {"log-level", required_argument, NULL, 'l'},
+					     {"help", no_argument, NULL, 'h'},
+					     {"version", no_argument, NULL, 'V'},
+					     {NULL, 0, NULL, 0}};
+	const char *config_path = NULL, *profile_dir = NULL, *level = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "c:p:l:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'p':
+			profile_dir = optarg;
+			break;
+		case 'l':
+			level = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("koryod %s\n", KORYO_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "koryod: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+
+	struct koryo_config cfg;
+	char err[1024];
+	koryo_config_defaults(&cfg);
+	if (config_path && koryo_config_load(&cfg, config_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "koryod: %s\n", err);
+		return 2;
+	}
+	if (level && log_level_parse(level, &cfg.log_level) != 0) {
+		fprintf(stderr, "koryod: --log-level: expected debug, info, notice, warn or error\n");
+		return 2;
+	}
+	if (profile_dir)
+		snprintf(cfg.profile_dir, sizeof(cfg.profile_dir), "%s", profile_dir);
+	koryo_config_finish(&cfg);
+	log_set_level(cfg.log_level);
+
+	/* Signals are taken synchronously by the main thread; every thread started
+	 * from here on inherits the mask. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int status = 1;
+	struct store *st = NULL;
+	struct hlr_registry *reg = NULL;
+	struct hlr_profile profile = {0};
+	struct worker_pool *workers = NULL;
+	struct api_server *api = NULL;
+	uint8_t master_key[32], token_bytes[32];
+	char token[65];
+	bool created;
+
+	if (mkdir(cfg.data_dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "koryod: data_dir %s: %s\n", cfg.data_dir, strerror(errno));
+		return 1;
+	}
+	int rc = keyfile_load_or_create(cfg.master_key_path, 32, master_key, &created);
+	if (rc != 0) {
+		fprintf(stderr, "koryod: master key %s: %s\n", cfg.master_key_path,
+			rc == -EPERM ? "readable by group or others; chmod 600 it" : strerror(-rc));
+		return 1;
+	}
+	if (created)
+		LOGN("main", "created the master key %s: back it up, the store's keys are "
+			     "sealed under it",
+		     cfg.master_key_path);
+	rc = keyfile_load_or_create(cfg.api_token_path, 32, token_bytes, &created);
+	if (rc != 0) {
+		fprintf(stderr, "koryod: API token %s: %s\n", cfg.api_token_path,
+			rc == -EPERM ? "readable by group or others; chmod 600 it" : strerror(-rc));
+		goto out;
+	}
+	hex_encode(token_bytes, sizeof(token_bytes), token);
+	OPENSSL_cleanse(token_bytes, sizeof(token_bytes));
+	if (created)
+		LOGN("main", "created the API token file %s", cfg.api_token_path);
+
+	struct store_options sopt = {.sync_full = cfg.store_sync_full};
+	if (store_open(cfg.store_path, &sopt, &st, err, sizeof(err)) != 0) {
+		fprintf(stderr, "koryod: store: %s\n", err);
+		goto out;
+	}
+	store_lock(st);
+	rc = store_migrate(st, 0);
+	store_unlock(st);
+	if (rc != 0) {
+		fprintf(stderr, "koryod: store %s: %s\n", cfg.store_path,
+			rc == -EPROTO ? "made by a newer koryod; refusing to touch it"
+				      : "schema migration failed");
+		goto out;
+	}
+
+	if (!hlr_profile_installed(st)) {
+		if (!cfg.profile_dir[0]) {
+			fprintf(stderr, "koryod: the store has no operator profile yet: start with "
+					"--profile DIR (e.g. profiles/koryolink)\n");
+			goto out;
+		}
+		if (install_profile(st, cfg.profile_dir, &reg, &profile, master_key,
+				    cfg.auc_ind_bitlen) != 0)
+			goto out;
+	} else {
+		if (cfg.profile_dir[0])
+			LOGI("main", "the store already holds a profile; %s not installed",
+			     cfg.profile_dir);
+		if (hlr_profile_load(st, &profile) != 0 ||
+		    hlr_registry_open(st, &profile, master_key, &reg) != 0) {
+			fprintf(stderr, "koryod: cannot load the registry from %s\n",
+				cfg.store_path);
+			goto out;
+		}
+		hlr_registry_set_default_ind_bitlen(reg, cfg.auc_ind_bitlen);
+	}
+	LOGN("main", "network %s (MCC %s MNC %s), %zu subscribers", profile.name, profile.mcc,
+	     profile.mnc, hlr_registry_count(reg));
+
+	unsigned n_workers = koryo_config_worker_count(&cfg);
+	if (worker_pool_start(n_workers, &workers) != 0)
+		goto out;
+	struct api_options aopt = {.host = cfg.api_host,
+				   .port = cfg.api_port,
+				   .threads = cfg.api_threads,
+				   .token = token,
+				   .tmp_dir = cfg.data_dir,
+				   .workers = n_workers};
+	if (api_start(&aopt, reg, &api) != 0) {
+		fprintf(stderr, "koryod: cannot listen on %s:%u\n", cfg.api_host, cfg.api_port);
+		goto out;
+	}
+	LOGN("main", "koryod %s ready", KORYO_VERSION);
+
+	int sig;
+	sigwait(&sigs, &sig);
+	LOGN("main", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	status = 0;
+out:
+	api_stop(api);
+	worker_pool_stop(workers);
+	hlr_registry_close(reg);
+	hlr_profile_free(&profile);
+	store_close(st);
+	OPENSSL_cleanse(master_key, sizeof(master_key));
+	OPENSSL_cleanse(token, sizeof(token));
+	if (status == 0)
+		LOGN("main", "stopped cleanly");
+	return status;
+}
