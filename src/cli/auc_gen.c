@@ -276,6 +276,9 @@ static int auc_gen_parse(int argc, char **argv, struct auc_gen_args *a, bool *he
 		return auc_gen_usage_error("--amf: missing");
 	if (!a->have_sqn && !a->have_auts)
 		return auc_gen_usage_error("--sqn: missing (required unless --auts is given)");
+	if (a->have_auts && !a->have_rand)
+		return auc_gen_usage_error("--auts: needs --rand, the RAND the AUTS was computed "
+		                           "over");
 	if (a->have_ind && !a->have_auts)
 		return auc_gen_usage_error("--ind: only applies with --auts (without it, AUTN "
 		                           "carries --sqn as given)");

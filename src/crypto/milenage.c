@@ -96,10 +96,8 @@ AESNI_FN static void aesni_expand_key(const uint8_t k[16], uint8_t out[11][16])
 	AESNI_ROUND_KEY(8, 0x80);
 	AESNI_ROUND_KEY(9, 0x1b);
 	AESNI_ROUND_KEY(10, 0x36);
-	for (int i = 0; i < 11; i++) {
+	for (int i = 0; i < 11; i++)
 		_mm_store_si128((__m128i *)out[i], rk[i]);
-		rk[i] = _mm_setzero_si128();
-	}
 }
 
 AESNI_FN static inline __m128i aesni_enc1(const uint8_t rkb[11][16], __m128i b)
@@ -173,13 +171,8 @@ AESNI_FN static void aesni_compute(const struct milenage_ctx *ctx, const uint8_t
 	memcpy(out->ik, o[3], 16);
 	memcpy(out->ak_star, o[4], 6);
 
-	/* Cheap scrub: the stack blocks are key-derived. */
+	/* The spilled blocks are key-derived; registers are left to be overwritten. */
 	OPENSSL_cleanse(o, sizeof(o));
-	temp = x = _mm_setzero_si128();
-	for (int i = 0; i < 5; i++)
-		b[i] = _mm_setzero_si128();
-	(void)temp;
-	(void)x;
 }
 
 #endif /* MILENAGE_HAVE_AESNI */

@@ -26,7 +26,8 @@
 /*
  * State for one subscriber key: the expanded AES-128 key schedule of K and
  * OPc. Owned by the caller (stack or subscriber cache); holds key material, so
- * release it with milenage_ctx_cleanup(), which also scrubs it.
+ * release it with milenage_ctx_cleanup(), which also scrubs it. One thread at
+ * a time: the EVP backend's cipher context is not safe for concurrent use.
  */
 struct milenage_ctx {
 	_Alignas(16) uint8_t rk[11][16]; /* AES-NI round keys (AES-NI backend) */
