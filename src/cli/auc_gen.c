@@ -69,7 +69,7 @@ static void auc_gen_usage(FILE *f)
 	      "  --sqn N        decimal, 0 .. 2^48-1. Without --auts: the SQN that AUTN\n"
 	      "                 carries, used as given. With --auts: optional; only its\n"
 	      "                 IND bits (N mod 2^ind-len) matter, as the IND slot\n"
-	      "  --rand HEX     RAND, 32 hex digits (default: random)\n"
+	      "  --rand HEX     RAND, 32 hex digits (default: random; required with --auts)\n"
 	      "  --auts HEX     AUTS from the USIM, 28 hex digits, made over this RAND:\n"
 	      "                 verify MAC-S, recover SQN_MS, and generate the vector for\n"
 	      "                 the next SQN after SQN_MS:\n"

@@ -73,7 +73,7 @@ static int config_set(void *ctx, const char *key, const char *v, char *err, size
 	struct koryo_config *cfg = ctx;
 
 	if (strcmp(key, "data_dir") == 0)
-		return set_path(cfg->data_dir, sizeof(cfg->data_dir), v, err, errcap);
+		return set_path(cfg->data_dir, sizeof(cfg->data_dir) - 32, v, err, errcap);
 	if (strcmp(key, "store.path") == 0)
 		return set_path(cfg->store_path, sizeof(cfg->store_path), v, err, errcap);
 	if (strcmp(key, "store.sync") == 0) {
@@ -145,10 +145,15 @@ int koryo_config_load(struct koryo_config *cfg, const char *path, char *err, siz
 	return kvfile_parse(path, config_set, cfg, err, errcap);
 }
 
+/* data_dir is at most PATH_MAX - 32 long (see config_set), so the name fits. */
 static void default_path(char *dst, size_t cap, const char *dir, const char *name)
 {
-	if (dst[0] == '\0')
-		snprintf(dst, cap, "%s/%s", dir, name);
+	size_t a = strlen(dir), b = strlen(name);
+	if (dst[0] != '\0' || a + b + 2 > cap)
+		return;
+	memcpy(dst, dir, a);
+	dst[a] = '/';
+	memcpy(dst + a + 1, name, b + 1);
 }
 
 void koryo_config_finish(struct koryo_config *cfg)

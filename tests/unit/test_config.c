@@ -52,7 +52,7 @@ static void write_file(const char *path, const char *text)
 
 /* Loads text over the defaults; returns the result, the message in err. */
 static int load_text(struct fixture *fx, const char *text, struct koryo_config *cfg, char *err,
-		     size_t errcap)
+                     size_t errcap)
 {
 	write_file(fx->path, text);
 	koryo_config_defaults(cfg);
@@ -65,7 +65,8 @@ static void assert_refused(struct fixture *fx, const char *text, unsigned line, 
 {
 	struct koryo_config cfg;
 	char err[512], want[512];
-	assert_int_equal(load_text(fx, text, &cfg, err, sizeof(err)), -1);
+	if (load_text(fx, text, &cfg, err, sizeof(err)) != -1)
+		fail_msg("accepted: %s", text);
 	snprintf(want, sizeof(want), "%s:%u: %s", fx->path, line, reason);
 	assert_string_equal(err, want);
 }
@@ -100,20 +101,20 @@ static void test_good_file(void **state)
 	struct koryo_config cfg;
 	char err[512];
 	assert_int_equal(load_text(fx,
-				   "# koryod test configuration\n"
-				   "\n"
-				   "data_dir = /srv/koryo\n"
-				   "  api.listen=10.1.2.3:9443  \n"
-				   "api.threads = 8\n"
-				   "workers = 3\n"
-				   "log.level = debug\n"
-				   "\t# an indented comment\n"
-				   "profile = /etc/koryo/profiles/koryolink\n"
-				   "auc.ind_bitlen = 0\n"
-				   "store.sync = normal\n"
-				   "api.token_file = /run/koryo/token\n",
-				   &cfg, err, sizeof(err)),
-			 0);
+	                           "# koryod test configuration\n"
+	                           "\n"
+	                           "data_dir = /srv/koryo\n"
+	                           "  api.listen=10.1.2.3:9443  \n"
+	                           "api.threads = 8\n"
+	                           "workers = 3\n"
+	                           "log.level = debug\n"
+	                           "\t# an indented comment\n"
+	                           "profile = /etc/koryo/profiles/koryolink\n"
+	                           "auc.ind_bitlen = 0\n"
+	                           "store.sync = normal\n"
+	                           "api.token_file = /run/koryo/token\n",
+	                           &cfg, err, sizeof(err)),
+	                 0);
 	assert_string_equal(err, "");
 	koryo_config_finish(&cfg);
 	assert_string_equal(cfg.data_dir, "/srv/koryo");
@@ -133,8 +134,8 @@ static void test_good_file(void **state)
 
 	/* workers = auto goes back to one per core; the last setting wins. */
 	assert_int_equal(load_text(fx, "workers = 7\nworkers = auto\nstore.path = /x/y.db\n", &cfg,
-				   err, sizeof(err)),
-			 0);
+	                           err, sizeof(err)),
+	                 0);
 	koryo_config_finish(&cfg);
 	assert_int_equal(cfg.workers, 0);
 	assert_string_equal(cfg.store_path, "/x/y.db");
@@ -147,11 +148,11 @@ static void test_quoted_values(void **state)
 	struct koryo_config cfg;
 	char err[512];
 	assert_int_equal(load_text(fx,
-				   "data_dir = \"  /srv/with space  \"\n"
-				   "log.level = \"warn\"\n"
-				   "api.listen = \"0.0.0.0:80\"\n",
-				   &cfg, err, sizeof(err)),
-			 0);
+	                           "data_dir = \"  /srv/with space  \"\n"
+	                           "log.level = \"warn\"\n"
+	                           "api.listen = \"0.0.0.0:80\"\n",
+	                           &cfg, err, sizeof(err)),
+	                 0);
 	/* The quotes keep the leading and trailing spaces and are not part of the value. */
 	assert_string_equal(cfg.data_dir, "  /srv/with space  ");
 	assert_int_equal(cfg.log_level, LOG_WARN);
@@ -164,14 +165,14 @@ static void test_unknown_key(void **state)
 	struct fixture *fx = *state;
 	/* The line number counts the comments and blank lines before it. */
 	assert_refused(fx,
-		       "# comment\n"
-		       "\n"
-		       "   \n"
-		       "# another comment\n"
-		       "workers = 2\n"
-		       "api.lisen = 127.0.0.1:8080\n"
-		       "log.level = info\n",
-		       6, "unknown key 'api.lisen'");
+	               "# comment\n"
+	               "\n"
+	               "   \n"
+	               "# another comment\n"
+	               "workers = 2\n"
+	               "api.lisen = 127.0.0.1:8080\n"
+	               "log.level = info\n",
+	               6, "unknown key 'api.lisen'");
 	assert_refused(fx, "colour = blue\n", 1, "unknown key 'colour'");
 }
 
@@ -180,16 +181,62 @@ static void test_bad_listen(void **state)
 	struct fixture *fx = *state;
 	static const char *const bad[] = {
 	    "localhost:8080", /* koryod never resolves names */
-	    "127.0.0.1:0",    "127.0.0.1:70000", "127.0.0.1", "127.0.0.1:", ":8080",
-	    "256.0.0.1:80",   "1.2.3:80",	     "1.2.3.4.5:80", "127.0.0.1:80x", "127.0.0.1:-1",
+	    "127.0.0.1:0",    "127.0.0.1:70000", "127.0.0.1",    "127.0.0.1:",    ":8080",
+	    "256.0.0.1:80",   "1.2.3:80",        "1.2.3.4.5:80", "127.0.0.1:80x", "127.0.0.1:-1",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char text[128], reason[256];
 		snprintf(text, sizeof(text), "workers = 1\napi.listen = %s\n", bad[i]);
 		snprintf(reason, sizeof(reason),
-			 "api.listen: expected IPV4:PORT (e.g. 127.0.0.1:8080), got '%s'", bad[i]);
+		         "api.listen: expected IPV4:PORT (e.g. 127.0.0.1:8080), got '%s'", bad[i]);
 		assert_refused(fx, text, 2, reason);
 	}
+}
+
+/* The host must be exactly what koryod can bind (inet_pton), or koryod accepts the
+ * file, creates its data directory, key and store, and only then fails to listen. */
+static void test_listen_host_as_bound(void **state)
+{
+	struct fixture *fx = *state;
+	static const char *const bad[] = {"01.2.3.4:80", "1.2.3. 4:80", "+1.2.3.4:80",
+	                                  "1.2.3.04:80"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[128], reason[256];
+		snprintf(text, sizeof(text), "api.listen = %s\n", bad[i]);
+		snprintf(reason, sizeof(reason),
+		         "api.listen: expected IPV4:PORT (e.g. 127.0.0.1:8080), got '%s'", bad[i]);
+		assert_refused(fx, text, 1, reason);
+	}
+}
+
+static void test_data_dir_length(void **state)
+{
+	struct fixture *fx = *state;
+	struct koryo_config cfg;
+	char err[512];
+	/* The longest data_dir accepted still leaves room for the derived file names. */
+	size_t max = sizeof(cfg.data_dir) - 32 - 1;
+	char *text = malloc(max + 64), *dir = malloc(max + 2);
+	assert_non_null(text);
+	assert_non_null(dir);
+	dir[0] = '/';
+	memset(dir + 1, 'd', max - 1);
+	dir[max] = '\0';
+	snprintf(text, max + 64, "data_dir = %s\n", dir);
+	assert_int_equal(load_text(fx, text, &cfg, err, sizeof(err)), 0);
+	koryo_config_finish(&cfg);
+	assert_int_equal(strlen(cfg.store_path), max + strlen("/koryo.db"));
+	assert_memory_equal(cfg.store_path, dir, max);
+	assert_string_equal(cfg.store_path + max, "/koryo.db");
+	assert_string_equal(cfg.master_key_path + max, "/master.key");
+	assert_string_equal(cfg.api_token_path + max, "/api.token");
+	/* One more is refused on its line. */
+	dir[max] = 'd';
+	dir[max + 1] = '\0';
+	snprintf(text, max + 64, "\ndata_dir = %s\n", dir);
+	assert_refused(fx, text, 2, "path too long");
+	free(text);
+	free(dir);
 }
 
 static void test_bad_workers(void **state)
@@ -200,7 +247,7 @@ static void test_bad_workers(void **state)
 		char text[128], reason[256];
 		snprintf(text, sizeof(text), "workers = %s\n", bad[i]);
 		snprintf(reason, sizeof(reason), "workers: expected 'auto' or 1..256, got '%s'",
-			 bad[i]);
+		         bad[i]);
 		assert_refused(fx, text, 1, reason);
 	}
 }
@@ -209,16 +256,16 @@ static void test_bad_log_level(void **state)
 {
 	struct fixture *fx = *state;
 	assert_refused(fx, "\nlog.level = loud\n", 2,
-		       "log.level: expected debug, info, notice, warn or error, got 'loud'");
+	               "log.level: expected debug, info, notice, warn or error, got 'loud'");
 	assert_refused(fx, "log.level =\n", 1,
-		       "log.level: expected debug, info, notice, warn or error, got ''");
+	               "log.level: expected debug, info, notice, warn or error, got ''");
 }
 
 static void test_other_bad_values(void **state)
 {
 	struct fixture *fx = *state;
 	assert_refused(fx, "store.sync = sometimes\n", 1,
-		       "store.sync: expected 'full' or 'normal', got 'sometimes'");
+	               "store.sync: expected 'full' or 'normal', got 'sometimes'");
 	assert_refused(fx, "api.threads = 0\n", 1, "api.threads: expected 1..64, got '0'");
 	assert_refused(fx, "auc.ind_bitlen = 11\n", 1, "auc.ind_bitlen: expected 0..10, got '11'");
 	assert_refused(fx, "data_dir =\n", 1, "must not be empty");
@@ -252,6 +299,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_quoted_values, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_listen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_listen_host_as_bound, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_data_dir_length, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_workers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_log_level, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_other_bad_values, setup, teardown),

@@ -94,9 +94,9 @@ static void test_embedded_newline(void **state)
 	(void)state;
 	struct reader rd;
 	open_text(&rd, "a,\"line one\nline two\nline three\",z\n"
-		       "next,record\n"
-		       "\"x\ny\",end\n"
-		       "last,one\n");
+	               "next,record\n"
+	               "\"x\ny\",end\n"
+	               "last,one\n");
 	expect_record(&rd, 1, "a", "line one\nline two\nline three", "z", NULL);
 	/* The record after a three-line record starts on line 4. */
 	expect_record(&rd, 4, "next", "record", NULL);

@@ -27,9 +27,9 @@
 #include "store/store.h"
 
 /* Distinctive keys, so that a leak of either is easy to spot. */
-#define K1 "465b5ce8b199b49faa5f0a2ee238a6bc"
+#define K1   "465b5ce8b199b49faa5f0a2ee238a6bc"
 #define OPC1 "cd63cb71954a9f4e48a5994e37a02baf"
-#define OP1 "cdc202d5123e20f62b6d676ac72cb318"
+#define OP1  "cdc202d5123e20f62b6d676ac72cb318"
 
 struct fixture {
 	char dir[64];
@@ -80,24 +80,24 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(fx->dir));
 	snprintf(fx->db, sizeof(fx->db), "%s/koryo.db", fx->dir);
 	write_file(fx->dir, "profile.conf",
-		   "# test operator\n"
-		   "name = Testlink\n"
-		   "operator = Test Operator\n"
-		   "mcc = 467\n"
-		   "mnc = 05\n"
-		   "country_code = 850\n"
-		   "national_prefix = 0\n"
-		   "international_prefix = 00\n");
+	           "# test operator\n"
+	           "name = Testlink\n"
+	           "operator = Test Operator\n"
+	           "mcc = 467\n"
+	           "mnc = 05\n"
+	           "country_code = 850\n"
+	           "national_prefix = 0\n"
+	           "international_prefix = 00\n");
 	write_file(fx->dir, "classes.csv",
-		   "name,description\n"
-		   "citizen,\"Citizen: domestic only\"\n"
-		   "foreigner,Foreign visitor\n"
-		   "official,\"Official, capped\"\n");
+	           "name,description\n"
+	           "citizen,\"Citizen: domestic only\"\n"
+	           "foreigner,Foreign visitor\n"
+	           "official,\"Official, capped\"\n");
 	write_file(fx->dir, "cities.csv",
-		   "name,province,population,kind\n"
-		   "Pyongyang,Pyongyang,2000000,capital\n"
-		   "Hamhung,South Hamgyong,768551,main\n"
-		   "Kaesong,North Hwanghae,308440,small\n");
+	           "name,province,population,kind\n"
+	           "Pyongyang,Pyongyang,2000000,capital\n"
+	           "Hamhung,South Hamgyong,768551,main\n"
+	           "Kaesong,North Hwanghae,308440,small\n");
 	for (int i = 0; i < 32; i++)
 		fx->master_key[i] = (uint8_t)(0xa0 + i);
 	open_all(fx);
@@ -148,7 +148,7 @@ static struct hlr_iccid iccid_of(const char *s)
 
 /* Parses and creates; returns the first error, err naming the field. */
 static int create(struct fixture *fx, const struct hlr_subscr_fields *f,
-		  struct hlr_subscr_info *out, struct hlr_field_error *err)
+                  struct hlr_subscr_info *out, struct hlr_field_error *err)
 {
 	struct hlr_subscr_new in;
 	memset(err, 0, sizeof(*err));
@@ -169,7 +169,8 @@ static void create_ok(struct fixture *fx, const struct hlr_subscr_fields *f)
 /* A minimal valid subscriber with this IMSI. */
 static struct hlr_subscr_fields minimal(const char *imsi)
 {
-	return (struct hlr_subscr_fields){.imsi = imsi, .class_name = "citizen", .k = K1, .opc = OPC1};
+	return (struct hlr_subscr_fields){
+	    .imsi = imsi, .class_name = "citizen", .k = K1, .opc = OPC1};
 }
 
 static void create_min(struct fixture *fx, const char *imsi)
@@ -197,7 +198,7 @@ static int64_t store_count(struct fixture *fx, const char *where)
 	char sql[256];
 	struct store_stmt *s;
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM subscriber%s%s", where ? " WHERE " : "",
-		 where ? where : "");
+	         where ? where : "");
 	store_lock(fx->st);
 	assert_int_equal(store_prepare(fx->st, sql, &s), 0);
 	assert_int_equal(store_step(s), STORE_ROW);
@@ -302,7 +303,7 @@ static void test_create_and_lookup(void **state)
 	/* Unknown identities are -ENOENT. */
 	assert_int_equal(hlr_subscr_get_by_imsi(fx->reg, imsi_of("467050000000002"), &a), -ENOENT);
 	assert_int_equal(hlr_subscr_get_by_msisdn(fx->reg, msisdn_of("8501912000002"), &a),
-			 -ENOENT);
+	                 -ENOENT);
 	iccid = iccid_of("8985005000000000012");
 	assert_int_equal(hlr_subscr_get_by_iccid(fx->reg, &iccid, &a), -ENOENT);
 	assert_int_equal(hlr_subscr_info_get(fx->reg, imsi_of("467050000000002"), &full), -ENOENT);
@@ -436,23 +437,38 @@ static void test_validation_names_field(void **state)
 	      .opc = OPC1},
 	     "status",
 	     "must be one of: pending, active, suspended, terminated"},
-	    {{.imsi = "467050000000001", .msisdn = "0191", .class_name = "citizen", .k = K1,
+	    {{.imsi = "467050000000001",
+	      .msisdn = "0191",
+	      .class_name = "citizen",
+	      .k = K1,
 	      .opc = OPC1},
 	     "msisdn",
 	     "must be an E.164 number: 5 to 15 digits, optional leading +"},
-	    {{.imsi = "467050000000001", .iccid = "89850", .class_name = "citizen", .k = K1,
+	    {{.imsi = "467050000000001",
+	      .iccid = "89850",
+	      .class_name = "citizen",
+	      .k = K1,
 	      .opc = OPC1},
 	     "iccid",
 	     "must be 18 to 22 digits"},
-	    {{.imsi = "467050000000001", .class_name = "citizen", .k = K1, .opc = OPC1,
+	    {{.imsi = "467050000000001",
+	      .class_name = "citizen",
+	      .k = K1,
+	      .opc = OPC1,
 	      .amf = "b9"},
 	     "amf",
 	     "must be 4 hex digits"},
-	    {{.imsi = "467050000000001", .class_name = "citizen", .k = K1, .opc = OPC1,
+	    {{.imsi = "467050000000001",
+	      .class_name = "citizen",
+	      .k = K1,
+	      .opc = OPC1,
 	      .sqn = "281474976710656"}, /* 2^48 */
 	     "sqn",
 	     "must be an integer from 0 to 2^48-1"},
-	    {{.imsi = "467050000000001", .class_name = "citizen", .k = K1, .opc = OPC1,
+	    {{.imsi = "467050000000001",
+	      .class_name = "citizen",
+	      .k = K1,
+	      .opc = OPC1,
 	      .ind_bitlen = "11"},
 	     "ind_bitlen",
 	     "must be an integer from 0 to 10"},
@@ -465,7 +481,7 @@ static void test_validation_names_field(void **state)
 		if (rc != -EINVAL || strcmp(err.field, cases[i].field) != 0 ||
 		    strcmp(err.msg, cases[i].msg) != 0)
 			fail_msg("case %zu: rc %d, field '%s', msg '%s'; want field '%s', msg '%s'",
-				 i, rc, err.field, err.msg, cases[i].field, cases[i].msg);
+			         i, rc, err.field, err.msg, cases[i].field, cases[i].msg);
 	}
 	assert_int_equal(hlr_registry_count(fx->reg), 0);
 	assert_int_equal(store_count(fx, NULL), 0);
@@ -510,9 +526,9 @@ static void test_update(void **state)
 
 	/* Class and city. */
 	chg = (struct hlr_subscr_change){.set_class = true,
-					 .class_id = (uint8_t)class_id(fx, "foreigner"),
-					 .set_city = true,
-					 .city_id = (uint16_t)city_id(fx, "Kaesong")};
+	                                 .class_id = (uint8_t)class_id(fx, "foreigner"),
+	                                 .set_city = true,
+	                                 .city_id = (uint16_t)city_id(fx, "Kaesong")};
 	assert_int_equal(hlr_subscr_update(fx->reg, imsi, &chg, &info, &err), 0);
 	assert_int_equal(hlr_subscr_get_by_imsi(fx->reg, imsi, &r), 0);
 	assert_int_equal(r.class_id, class_id(fx, "foreigner"));
@@ -524,13 +540,13 @@ static void test_update(void **state)
 	chg = (struct hlr_subscr_change){.set_msisdn = true, .msisdn = msisdn_of("8501912000099")};
 	assert_int_equal(hlr_subscr_update(fx->reg, imsi, &chg, &info, &err), 0);
 	assert_int_equal(hlr_subscr_get_by_msisdn(fx->reg, msisdn_of("8501912000001"), &r),
-			 -ENOENT);
+	                 -ENOENT);
 	assert_int_equal(hlr_subscr_get_by_msisdn(fx->reg, msisdn_of("8501912000099"), &r), 0);
 	assert_int_equal(r.imsi, imsi);
 	/* The freed number can go to someone else. */
 	chg.msisdn = msisdn_of("8501912000001");
-	assert_int_equal(
-	    hlr_subscr_update(fx->reg, imsi_of("467050000000002"), &chg, &info, &err), 0);
+	assert_int_equal(hlr_subscr_update(fx->reg, imsi_of("467050000000002"), &chg, &info, &err),
+	                 0);
 	assert_int_equal(hlr_subscr_get_by_msisdn(fx->reg, msisdn_of("8501912000001"), &r), 0);
 	assert_int_equal(r.imsi, imsi_of("467050000000002"));
 
@@ -543,7 +559,7 @@ static void test_update(void **state)
 	assert_int_equal(hlr_subscr_get_by_msisdn(fx->reg, msisdn_of("8501912000001"), &r), 0);
 	assert_int_equal(r.imsi, imsi_of("467050000000002"));
 	assert_int_equal(store_count(fx, "msisdn = '8501912000099' AND imsi = '467050000000001'"),
-			 1);
+	                 1);
 
 	/* Setting the subscriber's own number again is not a clash. */
 	chg.msisdn = msisdn_of("8501912000099");
@@ -553,7 +569,7 @@ static void test_update(void **state)
 	chg.msisdn = 0;
 	assert_int_equal(hlr_subscr_update(fx->reg, imsi, &chg, &info, &err), 0);
 	assert_int_equal(hlr_subscr_get_by_msisdn(fx->reg, msisdn_of("8501912000099"), &r),
-			 -ENOENT);
+	                 -ENOENT);
 	assert_int_equal(store_count(fx, "msisdn IS NULL"), 1);
 
 	/* Holder fields. */
@@ -567,7 +583,7 @@ static void test_update(void **state)
 
 	/* Unknown IMSI. */
 	assert_int_equal(hlr_subscr_update(fx->reg, imsi_of("467050000000009"), &chg, &info, &err),
-			 -ENOENT);
+	                 -ENOENT);
 }
 
 static void test_delete(void **state)
@@ -578,10 +594,10 @@ static void test_delete(void **state)
 	f.iccid = "8985005000000000011";
 	create_ok(fx, &f);
 	create_ok(fx, &(struct hlr_subscr_fields){.imsi = "467050000000002",
-						  .msisdn = "8501912000002",
-						  .class_name = "citizen",
-						  .k = K1,
-						  .opc = OPC1});
+	                                          .msisdn = "8501912000002",
+	                                          .class_name = "citizen",
+	                                          .k = K1,
+	                                          .opc = OPC1});
 	uint64_t imsi = imsi_of("467050000000001");
 	struct hlr_subscr r;
 	struct hlr_iccid iccid = iccid_of("8985005000000000011");
@@ -591,7 +607,7 @@ static void test_delete(void **state)
 	assert_int_equal(store_count(fx, NULL), 1);
 	assert_int_equal(hlr_subscr_get_by_imsi(fx->reg, imsi, &r), -ENOENT);
 	assert_int_equal(hlr_subscr_get_by_msisdn(fx->reg, msisdn_of("8501912000001"), &r),
-			 -ENOENT);
+	                 -ENOENT);
 	assert_int_equal(hlr_subscr_get_by_iccid(fx->reg, &iccid, &r), -ENOENT);
 	assert_int_equal(hlr_subscr_delete(fx->reg, imsi), -ENOENT);
 	/* The other subscriber is untouched. */
@@ -629,7 +645,7 @@ static void collect(void *ctx, const struct hlr_subscr_info *info)
 }
 
 static struct listing list(struct fixture *fx, int cls, int status, int city, uint64_t after,
-			   unsigned limit)
+                           unsigned limit)
 {
 	struct listing l = {.n = 0};
 	struct hlr_subscr_filter filter = {.class_id = cls, .status = status, .city_id = city};
@@ -655,14 +671,14 @@ static void test_list(void **state)
 	};
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		create_ok(fx, &(struct hlr_subscr_fields){.imsi = subs[i].imsi,
-							  .class_name = subs[i].cls,
-							  .status = subs[i].status,
-							  .city = subs[i].city,
-							  .k = K1,
-							  .opc = OPC1});
-	static const char *const order[] = {"46705000000002", "46705100000000", "46705999999999",
-					    "467050000000001", "467051000000000",
-					    "467059000000000"};
+		                                          .class_name = subs[i].cls,
+		                                          .status = subs[i].status,
+		                                          .city = subs[i].city,
+		                                          .k = K1,
+		                                          .opc = OPC1});
+	static const char *const order[] = {"46705000000002",  "46705100000000",
+	                                    "46705999999999",  "467050000000001",
+	                                    "467051000000000", "467059000000000"};
 
 	struct listing l = list(fx, -1, -1, -1, 0, 100);
 	assert_int_equal(l.n, 6);
@@ -701,7 +717,7 @@ static void test_list(void **state)
 	assert_int_equal(l.n, 1);
 	assert_int_equal(l.imsi[0], imsi_of("46705999999999"));
 	l = list(fx, class_id(fx, "citizen"), HLR_STATUS_ACTIVE, (int)city_id(fx, "Pyongyang"),
-		 imsi_of("46705100000000"), 100);
+	         imsi_of("46705100000000"), 100);
 	assert_int_equal(l.n, 1);
 	assert_int_equal(l.imsi[0], imsi_of("467059000000000"));
 	l = list(fx, class_id(fx, "foreigner"), HLR_STATUS_SUSPENDED, -1, 0, 100);
@@ -717,24 +733,24 @@ static void test_persistence(void **state)
 	struct fixture *fx = *state;
 	static const char *const imsis[] = {"467050000000001", "46705000000002", "467050000000003"};
 	create_ok(fx, &(struct hlr_subscr_fields){.imsi = imsis[0],
-						  .msisdn = "8501912000001",
-						  .iccid = "8985005000000000011",
-						  .class_name = "official",
-						  .status = "active",
-						  .name = "Kim Chol",
-						  .id_document = "P1",
-						  .nationality = "PRK",
-						  .city = "Pyongyang",
-						  .k = K1,
-						  .opc = OPC1,
-						  .amf = "8000",
-						  .ind_bitlen = "3"});
+	                                          .msisdn = "8501912000001",
+	                                          .iccid = "8985005000000000011",
+	                                          .class_name = "official",
+	                                          .status = "active",
+	                                          .name = "Kim Chol",
+	                                          .id_document = "P1",
+	                                          .nationality = "PRK",
+	                                          .city = "Pyongyang",
+	                                          .k = K1,
+	                                          .opc = OPC1,
+	                                          .amf = "8000",
+	                                          .ind_bitlen = "3"});
 	create_ok(fx, &(struct hlr_subscr_fields){.imsi = imsis[1],
-						  .iccid = "8985005000000000000022",
-						  .class_name = "foreigner",
-						  .k = K1,
-						  .op = OP1,
-						  .sqn = "77"});
+	                                          .iccid = "8985005000000000000022",
+	                                          .class_name = "foreigner",
+	                                          .k = K1,
+	                                          .op = OP1,
+	                                          .sqn = "77"});
 	create_min(fx, imsis[2]);
 
 	/* Move the SQNs as the AuC does. */
@@ -749,7 +765,8 @@ static void test_persistence(void **state)
 	struct hlr_subscr_info before_info[3];
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(hlr_subscr_get_by_imsi(fx->reg, imsi_of(imsis[i]), &before[i]), 0);
-		assert_int_equal(hlr_subscr_info_get(fx->reg, imsi_of(imsis[i]), &before_info[i]), 0);
+		assert_int_equal(hlr_subscr_info_get(fx->reg, imsi_of(imsis[i]), &before_info[i]),
+		                 0);
 	}
 	assert_int_equal(before[0].sqn, 0x123456789aULL);
 	assert_int_equal(before[1].sqn, 99);
@@ -767,8 +784,10 @@ static void test_persistence(void **state)
 		assert_int_equal(hlr_subscr_info_get(fx->reg, imsi_of(imsis[i]), &after_info), 0);
 		assert_same_rec(&after_info.rec, &before_info[i].rec);
 		assert_string_equal(after_info.holder.name, before_info[i].holder.name);
-		assert_string_equal(after_info.holder.id_document, before_info[i].holder.id_document);
-		assert_string_equal(after_info.holder.nationality, before_info[i].holder.nationality);
+		assert_string_equal(after_info.holder.id_document,
+		                    before_info[i].holder.id_document);
+		assert_string_equal(after_info.holder.nationality,
+		                    before_info[i].holder.nationality);
 		assert_int_equal(after_info.created_at, before_info[i].created_at);
 		assert_int_equal(after_info.activated_at, before_info[i].activated_at);
 	}
@@ -798,7 +817,7 @@ static void test_keys_sealed_at_rest(void **state)
 	struct fixture *fx = *state;
 	create_min(fx, "467050000000001");
 	create_ok(fx, &(struct hlr_subscr_fields){
-			  .imsi = "467050000000002", .class_name = "citizen", .k = K1, .op = OP1});
+	                  .imsi = "467050000000002", .class_name = "citizen", .k = K1, .op = OP1});
 
 	struct store_stmt *s;
 	char sealed[2][2 * HLR_KEYS_SEALED_LEN + 1];
@@ -828,8 +847,8 @@ static void test_keys_sealed_at_rest(void **state)
 				piece[16] = '\0';
 				for (int c = 0; c < 17; c++)
 					upper[c] = (char)(piece[c] >= 'a' && piece[c] <= 'f'
-							      ? piece[c] - 32
-							      : piece[c]);
+					                      ? piece[c] - 32
+					                      : piece[c]);
 				assert_null(strstr(sealed[i], piece));
 				assert_null(strstr(sealed[i], upper));
 			}
@@ -866,7 +885,7 @@ static void test_other_master_key(void **state)
 /* --- CSV import ------------------------------------------------------------- */
 
 static int import_text(struct fixture *fx, const char *name, const char *text, uint64_t *n,
-		       struct hlr_import_error *err)
+                       struct hlr_import_error *err)
 {
 	char path[256];
 	write_file(fx->dir, name, text);
@@ -881,7 +900,7 @@ static int import_text(struct fixture *fx, const char *name, const char *text, u
 }
 
 static void assert_import_refused(struct fixture *fx, const char *text, int rc, unsigned line,
-				  const char *column, const char *first_imsi)
+                                  const char *column, const char *first_imsi)
 {
 	uint64_t n;
 	struct hlr_import_error err;
@@ -890,7 +909,7 @@ static void assert_import_refused(struct fixture *fx, const char *text, int rc, 
 	int got = import_text(fx, "bad.csv", text, &n, &err);
 	if (got != rc || err.line != line || strcmp(err.column, column) != 0)
 		fail_msg("import: rc %d line %u column '%s' (%s); want rc %d line %u column '%s'",
-			 got, err.line, err.column, err.msg, rc, line, column);
+		         got, err.line, err.column, err.msg, rc, line, column);
 	assert_true(err.msg[0] != '\0');
 	/* Nothing imported: neither in memory nor in the store. */
 	assert_int_equal(hlr_registry_count(fx->reg), count);
@@ -959,7 +978,7 @@ static void test_import_good(void **state)
 	/* Every imported subscriber has its own id, distinct from the existing one. */
 	uint64_t ids[5];
 	static const char *const all[] = {"467050000000100", "467050000000001", "46705000000002",
-					  "467050000000003", "467050000000004"};
+	                                  "467050000000003", "467050000000004"};
 	for (int i = 0; i < 5; i++) {
 		assert_int_equal(hlr_subscr_get_by_imsi(fx->reg, imsi_of(all[i]), &r), 0);
 		ids[i] = r.id;
@@ -993,11 +1012,11 @@ static void test_import_create_after_import_in_same_run(void **state)
 	uint64_t n;
 	struct hlr_import_error err;
 	assert_int_equal(import_text(fx, "a.csv",
-				     "imsi,class,k,opc\n"
-				     "467050000000001,citizen," K1 "," OPC1 "\n"
-				     "467050000000002,citizen," K1 "," OPC1 "\n",
-				     &n, &err),
-			 0);
+	                             "imsi,class,k,opc\n"
+	                             "467050000000001,citizen," K1 "," OPC1 "\n"
+	                             "467050000000002,citizen," K1 "," OPC1 "\n",
+	                             &n, &err),
+	                 0);
 	assert_int_equal(n, 2);
 	struct hlr_subscr_info info;
 	struct hlr_field_error ferr;
@@ -1017,67 +1036,67 @@ static void test_import_bad_row(void **state)
 	create_min(fx, "467050000000100");
 	/* Line 4 has a K of 31 digits. */
 	assert_import_refused(fx,
-			      "imsi,class,k,opc\n"
-			      "467050000000001,citizen," K1 "," OPC1 "\n"
-			      "467050000000002,citizen," K1 "," OPC1 "\n"
-			      "467050000000003,citizen,465b5ce8b199b49faa5f0a2ee238a6b," OPC1 "\n"
-			      "467050000000004,citizen," K1 "," OPC1 "\n",
-			      -EINVAL, 4, "k", "467050000000001");
+	                      "imsi,class,k,opc\n"
+	                      "467050000000001,citizen," K1 "," OPC1 "\n"
+	                      "467050000000002,citizen," K1 "," OPC1 "\n"
+	                      "467050000000003,citizen,465b5ce8b199b49faa5f0a2ee238a6b," OPC1 "\n"
+	                      "467050000000004,citizen," K1 "," OPC1 "\n",
+	                      -EINVAL, 4, "k", "467050000000001");
 	/* A bad class in the record on line 4 of a CRLF file with a quoted name. */
 	assert_import_refused(fx,
-			      "imsi,name,class,k,opc\r\n"
-			      "467050000000001,\"Kim, Chol\",citizen," K1 "," OPC1 "\r\n"
-			      "\r\n"
-			      "467050000000002,x,tourist," K1 "," OPC1 "\r\n",
-			      -EINVAL, 4, "class", "467050000000001");
+	                      "imsi,name,class,k,opc\r\n"
+	                      "467050000000001,\"Kim, Chol\",citizen," K1 "," OPC1 "\r\n"
+	                      "\r\n"
+	                      "467050000000002,x,tourist," K1 "," OPC1 "\r\n",
+	                      -EINVAL, 4, "class", "467050000000001");
 	/* A name cannot hold a line break (a quoted field may, but not this one). */
 	assert_import_refused(fx,
-			      "imsi,name,class,k,opc\n"
-			      "467050000000001,\"two\nlines\",citizen," K1 "," OPC1 "\n",
-			      -EINVAL, 2, "name", "467050000000001");
+	                      "imsi,name,class,k,opc\n"
+	                      "467050000000001,\"two\nlines\",citizen," K1 "," OPC1 "\n",
+	                      -EINVAL, 2, "name", "467050000000001");
 	/* The wrong network. */
 	assert_import_refused(fx,
-			      "imsi,class,k,opc\n"
-			      "467050000000001,citizen," K1 "," OPC1 "\n"
-			      "\n"
-			      "467060000000002,citizen," K1 "," OPC1 "\n",
-			      -EINVAL, 4, "imsi", "467050000000001");
+	                      "imsi,class,k,opc\n"
+	                      "467050000000001,citizen," K1 "," OPC1 "\n"
+	                      "\n"
+	                      "467060000000002,citizen," K1 "," OPC1 "\n",
+	                      -EINVAL, 4, "imsi", "467050000000001");
 	/* Unknown city, bad nationality, op and opc both. */
 	assert_import_refused(fx,
-			      "imsi,class,k,opc,city\n"
-			      "467050000000001,citizen," K1 "," OPC1 ",Atlantis\n",
-			      -EINVAL, 2, "city", "467050000000001");
+	                      "imsi,class,k,opc,city\n"
+	                      "467050000000001,citizen," K1 "," OPC1 ",Atlantis\n",
+	                      -EINVAL, 2, "city", "467050000000001");
 	assert_import_refused(fx,
-			      "imsi,class,k,opc,nationality\n"
-			      "467050000000001,citizen," K1 "," OPC1 ",Korea\n",
-			      -EINVAL, 2, "nationality", "467050000000001");
+	                      "imsi,class,k,opc,nationality\n"
+	                      "467050000000001,citizen," K1 "," OPC1 ",Korea\n",
+	                      -EINVAL, 2, "nationality", "467050000000001");
 	assert_import_refused(fx,
-			      "imsi,class,k,opc,op\n"
-			      "467050000000001,citizen," K1 "," OPC1 "," OP1 "\n",
-			      -EINVAL, 2, "opc", "467050000000001");
+	                      "imsi,class,k,opc,op\n"
+	                      "467050000000001,citizen," K1 "," OPC1 "," OP1 "\n",
+	                      -EINVAL, 2, "opc", "467050000000001");
 	/* Broken quoting. */
 	assert_import_refused(fx,
-			      "imsi,class,k,opc\n"
-			      "467050000000001,citizen," K1 "," OPC1 "\n"
-			      "467050000000002,\"citizen\"x," K1 "," OPC1 "\n",
-			      -EINVAL, 3, "", "467050000000001");
+	                      "imsi,class,k,opc\n"
+	                      "467050000000001,citizen," K1 "," OPC1 "\n"
+	                      "467050000000002,\"citizen\"x," K1 "," OPC1 "\n",
+	                      -EINVAL, 3, "", "467050000000001");
 }
 
 static void test_import_header_errors(void **state)
 {
 	struct fixture *fx = *state;
 	assert_import_refused(fx,
-			      "imsi,class,k,opc,colour\n"
-			      "467050000000001,citizen," K1 "," OPC1 ",blue\n",
-			      -EINVAL, 1, "colour", "467050000000001");
+	                      "imsi,class,k,opc,colour\n"
+	                      "467050000000001,citizen," K1 "," OPC1 ",blue\n",
+	                      -EINVAL, 1, "colour", "467050000000001");
 	assert_import_refused(fx,
-			      "imsi,class,opc\n"
-			      "467050000000001,citizen," OPC1 "\n",
-			      -EINVAL, 1, "k", "467050000000001");
+	                      "imsi,class,opc\n"
+	                      "467050000000001,citizen," OPC1 "\n",
+	                      -EINVAL, 1, "k", "467050000000001");
 	assert_import_refused(fx,
-			      "imsi,class,k,opc,imsi\n"
-			      "467050000000001,citizen," K1 "," OPC1 ",467050000000001\n",
-			      -EINVAL, 1, "imsi", "467050000000001");
+	                      "imsi,class,k,opc,imsi\n"
+	                      "467050000000001,citizen," K1 "," OPC1 ",467050000000001\n",
+	                      -EINVAL, 1, "imsi", "467050000000001");
 	assert_import_refused(fx, "", -EINVAL, 1, "", NULL);
 }
 
@@ -1087,21 +1106,21 @@ static void test_import_field_count(void **state)
 	uint64_t n;
 	struct hlr_import_error err;
 	assert_import_refused(fx,
-			      "imsi,class,k,opc\n"
-			      "467050000000001,citizen," K1 "," OPC1 "\n"
-			      "467050000000002,citizen," K1 "\n",
-			      -EINVAL, 3, "opc", "467050000000001");
+	                      "imsi,class,k,opc\n"
+	                      "467050000000001,citizen," K1 "," OPC1 "\n"
+	                      "467050000000002,citizen," K1 "\n",
+	                      -EINVAL, 3, "opc", "467050000000001");
 	assert_int_equal(import_text(fx, "bad.csv",
-				     "imsi,class,k,opc\n"
-				     "467050000000002,citizen," K1 "\n",
-				     &n, &err),
-			 -EINVAL);
+	                             "imsi,class,k,opc\n"
+	                             "467050000000002,citizen," K1 "\n",
+	                             &n, &err),
+	                 -EINVAL);
 	assert_string_equal(err.msg, "expected 4 fields, got 3");
 	assert_int_equal(import_text(fx, "bad.csv",
-				     "imsi,class,k,opc\n"
-				     "467050000000002,citizen," K1 "," OPC1 ",extra\n",
-				     &n, &err),
-			 -EINVAL);
+	                             "imsi,class,k,opc\n"
+	                             "467050000000002,citizen," K1 "," OPC1 ",extra\n",
+	                             &n, &err),
+	                 -EINVAL);
 	assert_int_equal(err.line, 2);
 	assert_string_equal(err.msg, "expected 4 fields, got 5");
 	assert_int_equal(hlr_registry_count(fx->reg), 0);
@@ -1117,49 +1136,49 @@ static void test_import_duplicates(void **state)
 
 	/* Within the file: the error is on the second occurrence. */
 	assert_import_refused(fx,
-			      "imsi,class,k,opc\n"
-			      "467050000000001,citizen," K1 "," OPC1 "\n"
-			      "467050000000002,citizen," K1 "," OPC1 "\n"
-			      "467050000000003,citizen," K1 "," OPC1 "\n"
-			      "467050000000002,citizen," K1 "," OPC1 "\n",
-			      -EEXIST, 5, "imsi", "467050000000001");
+	                      "imsi,class,k,opc\n"
+	                      "467050000000001,citizen," K1 "," OPC1 "\n"
+	                      "467050000000002,citizen," K1 "," OPC1 "\n"
+	                      "467050000000003,citizen," K1 "," OPC1 "\n"
+	                      "467050000000002,citizen," K1 "," OPC1 "\n",
+	                      -EEXIST, 5, "imsi", "467050000000001");
 	assert_import_refused(fx,
-			      "imsi,msisdn,class,k,opc\n"
-			      "467050000000001,8501912000001,citizen," K1 "," OPC1 "\n"
-			      "467050000000002,8501912000002,citizen," K1 "," OPC1 "\n"
-			      "467050000000003,+8501912000001,citizen," K1 "," OPC1 "\n",
-			      -EEXIST, 4, "msisdn", "467050000000001");
+	                      "imsi,msisdn,class,k,opc\n"
+	                      "467050000000001,8501912000001,citizen," K1 "," OPC1 "\n"
+	                      "467050000000002,8501912000002,citizen," K1 "," OPC1 "\n"
+	                      "467050000000003,+8501912000001,citizen," K1 "," OPC1 "\n",
+	                      -EEXIST, 4, "msisdn", "467050000000001");
 	assert_import_refused(fx,
-			      "imsi,iccid,class,k,opc\n"
-			      "467050000000001,8985005000000000001,citizen," K1 "," OPC1 "\n"
-			      "467050000000002,8985005000000000001,citizen," K1 "," OPC1 "\n",
-			      -EEXIST, 3, "iccid", "467050000000001");
+	                      "imsi,iccid,class,k,opc\n"
+	                      "467050000000001,8985005000000000001,citizen," K1 "," OPC1 "\n"
+	                      "467050000000002,8985005000000000001,citizen," K1 "," OPC1 "\n",
+	                      -EEXIST, 3, "iccid", "467050000000001");
 
 	/* Against the store. */
 	assert_import_refused(fx,
-			      "imsi,class,k,opc\n"
-			      "467050000000001,citizen," K1 "," OPC1 "\n"
-			      "467050000000100,citizen," K1 "," OPC1 "\n",
-			      -EEXIST, 3, "imsi", "467050000000001");
+	                      "imsi,class,k,opc\n"
+	                      "467050000000001,citizen," K1 "," OPC1 "\n"
+	                      "467050000000100,citizen," K1 "," OPC1 "\n",
+	                      -EEXIST, 3, "imsi", "467050000000001");
 	assert_import_refused(fx,
-			      "imsi,msisdn,class,k,opc\n"
-			      "467050000000001,8501912000100,citizen," K1 "," OPC1 "\n",
-			      -EEXIST, 2, "msisdn", "467050000000001");
+	                      "imsi,msisdn,class,k,opc\n"
+	                      "467050000000001,8501912000100,citizen," K1 "," OPC1 "\n",
+	                      -EEXIST, 2, "msisdn", "467050000000001");
 	assert_import_refused(fx,
-			      "imsi,iccid,class,k,opc\n"
-			      "467050000000001,,citizen," K1 "," OPC1 "\n"
-			      "467050000000002,8985005000000000100,citizen," K1 "," OPC1 "\n",
-			      -EEXIST, 3, "iccid", "467050000000001");
+	                      "imsi,iccid,class,k,opc\n"
+	                      "467050000000001,,citizen," K1 "," OPC1 "\n"
+	                      "467050000000002,8985005000000000100,citizen," K1 "," OPC1 "\n",
+	                      -EEXIST, 3, "iccid", "467050000000001");
 
 	/* After all those refusals the same rows import cleanly once fixed. */
 	uint64_t n;
 	struct hlr_import_error err;
 	assert_int_equal(import_text(fx, "fixed.csv",
-				     "imsi,msisdn,class,k,opc\n"
-				     "467050000000001,8501912000001,citizen," K1 "," OPC1 "\n"
-				     "467050000000002,8501912000002,citizen," K1 "," OPC1 "\n",
-				     &n, &err),
-			 0);
+	                             "imsi,msisdn,class,k,opc\n"
+	                             "467050000000001,8501912000001,citizen," K1 "," OPC1 "\n"
+	                             "467050000000002,8501912000002,citizen," K1 "," OPC1 "\n",
+	                             &n, &err),
+	                 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(hlr_registry_count(fx->reg), 3);
 	struct hlr_subscr r;

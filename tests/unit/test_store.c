@@ -144,10 +144,10 @@ static void test_upgrade_in_place(void **state)
 
 	struct store_stmt *s;
 	assert_int_equal(store_prepare(fx->st,
-				       "SELECT imsi, msisdn, class, status, sqn, amf, ind_bitlen "
-				       "FROM subscriber WHERE id = 7",
-				       &s),
-			 0);
+	                               "SELECT imsi, msisdn, class, status, sqn, amf, ind_bitlen "
+	                               "FROM subscriber WHERE id = 7",
+	                               &s),
+	                 0);
 	assert_int_equal(store_step(s), STORE_ROW);
 	assert_string_equal(store_col_text(s, 0), "467050000000007");
 	assert_string_equal(store_col_text(s, 1), "8501000007");
@@ -191,7 +191,7 @@ static void test_newer_database_refused(void **state)
 	assert_int_equal(store_migrate(fx->st, 1), -EPROTO);
 	assert_int_equal(store_schema_version(fx->st), future);
 	assert_int_equal(query_int(fx->st, "SELECT count(*) FROM schema_version"),
-			 store_schema_latest() + 1);
+	                 store_schema_latest() + 1);
 	assert_int_equal(query_int(fx->st, "SELECT count(*) FROM subscriber"), 1);
 	close_store(fx);
 
@@ -219,12 +219,13 @@ static void test_unique_is_eexist(void **state)
 
 	/* The same IMSI under another id: a UNIQUE column. */
 	struct store_stmt *s;
-	assert_int_equal(store_prepare(fx->st,
-				       "INSERT INTO subscriber (id, imsi, class, status, created_at, "
-				       "updated_at, op_kind, keys_sealed) VALUES ($1, $2, 'citizen', "
-				       "'pending', 0, 0, 'op', '00')",
-				       &s),
-			 0);
+	assert_int_equal(
+	    store_prepare(fx->st,
+	                  "INSERT INTO subscriber (id, imsi, class, status, created_at, "
+	                  "updated_at, op_kind, keys_sealed) VALUES ($1, $2, 'citizen', "
+	                  "'pending', 0, 0, 'op', '00')",
+	                  &s),
+	    0);
 	assert_int_equal(store_bind_int64(s, 1, 8), 0);
 	assert_int_equal(store_bind_text(s, 2, "467050000000007"), 0);
 	assert_int_equal(store_step(s), -EEXIST);
@@ -244,7 +245,7 @@ static void test_unique_is_eexist(void **state)
 	assert_int_equal(store_exec(fx->st, ROW_0001), -EEXIST);
 	/* A CHECK violation is not a duplicate. */
 	assert_int_equal(store_exec(fx->st, "UPDATE subscriber SET status = 'bogus' WHERE id = 8"),
-			 -EIO);
+	                 -EIO);
 	assert_int_equal(query_int(fx->st, "SELECT count(*) FROM subscriber"), 2);
 }
 
@@ -256,9 +257,8 @@ static void test_parameters_by_number(void **state)
 	assert_int_equal(store_migrate(fx->st, 0), 0);
 
 	/* $2 is used before $1: binding goes by number, not by position. */
-	assert_int_equal(store_prepare(fx->st, "INSERT INTO network (key, value) VALUES ($2, $1)",
-				       &s),
-			 0);
+	assert_int_equal(
+	    store_prepare(fx->st, "INSERT INTO network (key, value) VALUES ($2, $1)", &s), 0);
 	assert_int_equal(store_bind_text(s, 1, "the value"), 0);
 	assert_int_equal(store_bind_text(s, 2, "the key"), 0);
 	assert_int_equal(store_step(s), STORE_DONE);
@@ -300,7 +300,7 @@ static void test_transactions(void **state)
 
 	assert_int_equal(store_begin(fx->st), 0);
 	assert_int_equal(store_exec(fx->st, "INSERT INTO network (key, value) VALUES ('a', '1')"),
-			 0);
+	                 0);
 	assert_int_equal(query_int(fx->st, "SELECT count(*) FROM network"), 1);
 	assert_int_equal(store_rollback(fx->st), 0);
 	assert_int_equal(query_int(fx->st, "SELECT count(*) FROM network"), 0);
@@ -309,7 +309,7 @@ static void test_transactions(void **state)
 
 	assert_int_equal(store_begin(fx->st), 0);
 	assert_int_equal(store_exec(fx->st, "INSERT INTO network (key, value) VALUES ('b', '2')"),
-			 0);
+	                 0);
 	assert_int_equal(store_commit(fx->st), 0);
 	close_store(fx);
 	open_store(fx);
