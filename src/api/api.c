@@ -1,8 +1,8 @@
 /* The API server: connection handling, authentication, routing, bodies. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -15,10 +15,9 @@
 #include "version.h"
 
 enum MHD_Result api_reply_text(struct MHD_Connection *c, unsigned status, const char *type,
-			       char *text, size_t len)
+                               char *text, size_t len)
 {
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(text);
 		return MHD_NO;
@@ -50,7 +49,7 @@ enum MHD_Result api_reply_json(struct MHD_Connection *c, unsigned status, json_t
 }
 
 enum MHD_Result api_reply_error(struct MHD_Connection *c, unsigned status, const char *field,
-				const char *fmt, ...)
+                                const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -93,7 +92,7 @@ static bool authorized(struct api_server *srv, struct MHD_Connection *c)
 
 /* Collects the body of the current request; returns true when it is complete. */
 static bool collect_body(struct api_server *srv, struct api_request *req, const char *data,
-			 size_t *size)
+                         size_t *size)
 {
 	if (*size == 0)
 		return true;
@@ -134,14 +133,13 @@ static bool collect_body(struct api_server *srv, struct api_request *req, const 
 }
 
 static enum MHD_Result dispatch(struct api_server *srv, struct MHD_Connection *c,
-				struct api_request *req, const char *url, const char *method)
+                                struct api_request *req, const char *url, const char *method)
 {
 	if (req->route == ROUTE_HEALTH) {
 		if (strcmp(method, "GET") != 0)
 			return api_reply_error(c, 405, NULL, "method not allowed");
-		return api_reply_json(c, 200,
-				      json_pack("{s:s,s:s}", "status", "ok", "version",
-						KORYO_VERSION));
+		return api_reply_json(
+		    c, 200, json_pack("{s:s,s:s}", "status", "ok", "version", KORYO_VERSION));
 	}
 	if (!authorized(srv, c))
 		return api_reply_error(c, 401, NULL, "missing or invalid bearer token");
@@ -173,8 +171,8 @@ static enum MHD_Result dispatch(struct api_server *srv, struct MHD_Connection *c
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version, const char *data,
-				  size_t *size, void **con_cls)
+                                  const char *method, const char *version, const char *data,
+                                  size_t *size, void **con_cls)
 {
 	struct api_server *srv = cls;
 	struct api_request *req = *con_cls;
@@ -195,7 +193,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+                         enum MHD_RequestTerminationCode toe)
 {
 	struct api_server *srv = cls;
 	struct api_request *req = *con_cls;
@@ -241,9 +239,8 @@ int api_start(const struct api_options *opt, struct hlr_registry *reg, struct ap
 	srv->daemon = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, opt->port, NULL,
 	    NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_log, srv, MHD_OPTION_SOCK_ADDR,
-	    (struct sockaddr *)&addr,
-	    MHD_OPTION_THREAD_POOL_SIZE, opt->threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-	    srv, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, opt->threads,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)0, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
 	if (!srv->daemon) {
 		LOGE("api", "cannot listen on %s:%u", opt->host, opt->port);

@@ -41,21 +41,21 @@ struct api_request {
 	bool failed_io;
 };
 
-#define API_MAX_JSON (64 * 1024)
+#define API_MAX_JSON   (64 * 1024)
 #define API_MAX_UPLOAD (8ULL * 1024 * 1024 * 1024)
 
 /* Queue a response; each returns the MHD result to hand back to MHD. */
 enum MHD_Result api_reply_json(struct MHD_Connection *c, unsigned status, json_t *body);
 enum MHD_Result api_reply_error(struct MHD_Connection *c, unsigned status, const char *field,
-				const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 enum MHD_Result api_reply_text(struct MHD_Connection *c, unsigned status, const char *type,
-			       char *text, size_t len); /* takes ownership of text */
+                               char *text, size_t len); /* takes ownership of text */
 
 /* Handlers by area. method is the HTTP method, rest is the path after the prefix. */
 enum MHD_Result api_subscr_handle(struct api_server *srv, struct MHD_Connection *c,
-				  struct api_request *req, const char *method, const char *key);
+                                  struct api_request *req, const char *method, const char *key);
 enum MHD_Result api_import_handle(struct api_server *srv, struct MHD_Connection *c,
-				  struct api_request *req);
+                                  struct api_request *req);
 enum MHD_Result api_profile_handle(struct api_server *srv, struct MHD_Connection *c,
-				   const char *what);
+                                   const char *what);
 enum MHD_Result api_metrics_handle(struct api_server *srv, struct MHD_Connection *c);

@@ -40,8 +40,8 @@ static void tb_append(void *ctx, const char *fmt, ...)
 }
 
 static const char *const route_names[ROUTE_COUNT] = {
-    "/health", "/metrics", "/v1/subscribers", "/v1/subscribers/{key}",
-    "/v1/import/subscribers", "/v1/profile", "other"};
+    "/health",     "/metrics", "/v1/subscribers", "/v1/subscribers/{key}", "/v1/import/subscribers",
+    "/v1/profile", "other"};
 
 enum MHD_Result api_metrics_handle(struct api_server *srv, struct MHD_Connection *c)
 {
@@ -56,36 +56,36 @@ enum MHD_Result api_metrics_handle(struct api_server *srv, struct MHD_Connection
 	pthread_mutex_lock(&counts_lock);
 	hlr_registry_count_by_class_status(srv->reg, counts);
 	tb_append(&tb, "# HELP koryo_subscribers Subscribers in the registry.\n"
-		       "# TYPE koryo_subscribers gauge\n");
+	               "# TYPE koryo_subscribers gauge\n");
 	for (unsigned cl = 0; cl < p->n_classes; cl++) {
 		for (unsigned st = 0; st < HLR_STATUS_COUNT; st++)
 			tb_append(&tb, "koryo_subscribers{class=\"%s\",status=\"%s\"} %llu\n",
-				  p->classes[cl].name, hlr_status_name(st),
-				  (unsigned long long)counts[cl][st]);
+			          p->classes[cl].name, hlr_status_name(st),
+			          (unsigned long long)counts[cl][st]);
 	}
 	pthread_mutex_unlock(&counts_lock);
 
 	tb_append(&tb, "# HELP koryo_api_request_duration_seconds API request latency.\n"
-		       "# TYPE koryo_api_request_duration_seconds histogram\n");
+	               "# TYPE koryo_api_request_duration_seconds histogram\n");
 	for (unsigned r = 0; r < ROUTE_COUNT; r++) {
 		char labels[64];
 		snprintf(labels, sizeof(labels), "route=\"%s\"", route_names[r]);
 		histogram_render(&srv->latency[r], "koryo_api_request_duration_seconds", labels,
-				 tb_append, &tb);
+		                 tb_append, &tb);
 	}
 	struct store *st = hlr_registry_store(srv->reg);
 	tb_append(&tb, "# HELP koryo_store_statement_duration_seconds Store statement latency.\n"
-		       "# TYPE koryo_store_statement_duration_seconds histogram\n");
-	histogram_render(store_statement_latency(st), "koryo_store_statement_duration_seconds",
-			 "", tb_append, &tb);
+	               "# TYPE koryo_store_statement_duration_seconds histogram\n");
+	histogram_render(store_statement_latency(st), "koryo_store_statement_duration_seconds", "",
+	                 tb_append, &tb);
 	tb_append(&tb, "# HELP koryo_store_commit_duration_seconds Store commit latency.\n"
-		       "# TYPE koryo_store_commit_duration_seconds histogram\n");
+	               "# TYPE koryo_store_commit_duration_seconds histogram\n");
 	histogram_render(store_commit_latency(st), "koryo_store_commit_duration_seconds", "",
-			 tb_append, &tb);
+	                 tb_append, &tb);
 	tb_append(&tb,
-		  "# HELP koryo_workers Protocol worker threads (one event loop each).\n"
-		  "# TYPE koryo_workers gauge\nkoryo_workers %u\n",
-		  srv->workers);
+	          "# HELP koryo_workers Protocol worker threads (one event loop each).\n"
+	          "# TYPE koryo_workers gauge\nkoryo_workers %u\n",
+	          srv->workers);
 	if (tb.oom) {
 		free(tb.s);
 		return api_reply_error(c, 500, NULL, "out of memory");

@@ -42,22 +42,21 @@ static json_t *subscr_json(const struct hlr_profile *p, const struct hlr_subscr_
 	json_object_set_new(o, "class", json_opt_string(hlr_profile_class_name(p, r->class_id)));
 	json_object_set_new(o, "status", json_string(hlr_status_name(r->status)));
 	json_object_set_new(o, "holder",
-			    json_pack("{s:o,s:o,s:o}", "name", json_opt_string(info->holder.name),
-				      "id_document", json_opt_string(info->holder.id_document),
-				      "nationality", json_opt_string(info->holder.nationality)));
+	                    json_pack("{s:o,s:o,s:o}", "name", json_opt_string(info->holder.name),
+	                              "id_document", json_opt_string(info->holder.id_document),
+	                              "nationality", json_opt_string(info->holder.nationality)));
 	json_object_set_new(o, "city", json_opt_string(hlr_profile_city_name(p, r->city_id)));
 	json_object_set_new(o, "created_at", json_time(info->created_at));
 	json_object_set_new(o, "activated_at", json_time(info->activated_at));
 	json_object_set_new(o, "auth",
-			    json_pack("{s:s,s:s,s:s,s:I,s:i}", "algorithm", "milenage", "op_kind",
-				      r->op_is_opc ? "opc" : "op", "amf", amf, "sqn",
-				      (json_int_t)r->sqn, "ind_bitlen", r->ind_bitlen));
+	                    json_pack("{s:s,s:s,s:s,s:I,s:i}", "algorithm", "milenage", "op_kind",
+	                              r->op_is_opc ? "opc" : "op", "amf", amf, "sqn",
+	                              (json_int_t)r->sqn, "ind_bitlen", r->ind_bitlen));
 	return o;
 }
 
 /* Parses the request body as one JSON object, or queues a 400 and returns NULL. */
-static json_t *body_object(struct MHD_Connection *c, struct api_request *req,
-			   enum MHD_Result *ret)
+static json_t *body_object(struct MHD_Connection *c, struct api_request *req, enum MHD_Result *ret)
 {
 	json_error_t jerr;
 	json_t *o = req->body ? json_loadb(req->body, req->body_len, 0, &jerr) : NULL;
@@ -67,7 +66,7 @@ static json_t *body_object(struct MHD_Connection *c, struct api_request *req,
 	}
 	if (!o) {
 		*ret = api_reply_error(c, 400, NULL, "invalid JSON at line %d column %d: %s",
-				       jerr.line, jerr.column, jerr.text);
+		                       jerr.line, jerr.column, jerr.text);
 		return NULL;
 	}
 	if (!json_is_object(o)) {
@@ -86,11 +85,11 @@ static int resolve_key(struct hlr_registry *reg, const char *key, uint64_t *imsi
 	if (strncmp(key, "msisdn:", 7) == 0) {
 		uint64_t m;
 		rc = hlr_msisdn_parse(key + 7, &m) == 0 ? hlr_subscr_get_by_msisdn(reg, m, &rec)
-							: -ENOENT;
+		                                        : -ENOENT;
 	} else if (strncmp(key, "iccid:", 6) == 0) {
 		struct hlr_iccid i;
 		rc = hlr_iccid_parse(key + 6, &i) == 0 ? hlr_subscr_get_by_iccid(reg, &i, &rec)
-						       : -ENOENT;
+		                                       : -ENOENT;
 	} else {
 		uint64_t i;
 		rc = hlr_imsi_parse(key, &i) == 0 ? hlr_subscr_get_by_imsi(reg, i, &rec) : -ENOENT;
@@ -117,7 +116,7 @@ static int member_text(json_t *v, char *numbuf, size_t cap, const char **out)
 }
 
 static enum MHD_Result subscr_create(struct api_server *srv, struct MHD_Connection *c,
-				     struct api_request *req)
+                                     struct api_request *req)
 {
 	enum MHD_Result ret;
 	json_t *o = body_object(c, req, &ret);
@@ -163,8 +162,9 @@ static enum MHD_Result subscr_create(struct api_server *srv, struct MHD_Connecti
 		}
 		if (strcmp(key, "name") == 0 || strcmp(key, "id_document") == 0 ||
 		    strcmp(key, "nationality") == 0) {
-			ret = api_reply_error(c, 400, key, "unknown field (holder fields go in "
-							   "\"holder\")");
+			ret = api_reply_error(c, 400, key,
+			                      "unknown field (holder fields go in "
+			                      "\"holder\")");
 			goto out;
 		}
 		const char **slot = hlr_subscr_fields_slot(&f, key);
@@ -174,11 +174,11 @@ static enum MHD_Result subscr_create(struct api_server *srv, struct MHD_Connecti
 		}
 		bool numeric = strcmp(key, "sqn") == 0 || strcmp(key, "ind_bitlen") == 0;
 		if (numeric ? (member_text(v, nums[numi], sizeof(nums[0]), slot) != 0 ||
-			       json_is_string(v))
-			    : (!json_is_string(v) && !json_is_null(v))) {
+		               json_is_string(v))
+		            : (!json_is_string(v) && !json_is_null(v))) {
 			ret = api_reply_error(c, 400, key,
-					      numeric ? "must be a non-negative integer"
-						      : "must be a string");
+			                      numeric ? "must be a non-negative integer"
+			                              : "must be a string");
 			goto out;
 		}
 		if (numeric)
@@ -191,7 +191,8 @@ static enum MHD_Result subscr_create(struct api_server *srv, struct MHD_Connecti
 	struct hlr_field_error err;
 	struct hlr_subscr_info info;
 	const struct hlr_profile *p = hlr_registry_profile(srv->reg);
-	if (hlr_subscr_input_parse(p, &f, hlr_registry_default_ind_bitlen(srv->reg), &in, &err) != 0) {
+	if (hlr_subscr_input_parse(p, &f, hlr_registry_default_ind_bitlen(srv->reg), &in, &err) !=
+	    0) {
 		OPENSSL_cleanse(&in, sizeof(in));
 		ret = api_reply_error(c, 400, err.field, "%s", err.msg);
 		goto out;
@@ -211,7 +212,7 @@ out:
 }
 
 static enum MHD_Result subscr_update(struct api_server *srv, struct MHD_Connection *c,
-				     struct api_request *req, uint64_t imsi)
+                                     struct api_request *req, uint64_t imsi)
 {
 	enum MHD_Result ret;
 	json_t *o = body_object(c, req, &ret);
@@ -245,17 +246,17 @@ static enum MHD_Result subscr_update(struct api_server *srv, struct MHD_Connecti
 				} else if (strcmp(hk, "name") == 0) {
 					chg.set_name = true;
 					bad = hlr_field_holder("name", hs, chg.holder.name,
-							       sizeof(chg.holder.name), &err);
+					                       sizeof(chg.holder.name), &err);
 				} else if (strcmp(hk, "id_document") == 0) {
 					chg.set_id_document = true;
-					bad = hlr_field_holder("id_document", hs,
-							       chg.holder.id_document,
-							       sizeof(chg.holder.id_document), &err);
+					bad = hlr_field_holder(
+					    "id_document", hs, chg.holder.id_document,
+					    sizeof(chg.holder.id_document), &err);
 				} else if (strcmp(hk, "nationality") == 0) {
 					chg.set_nationality = true;
-					bad = hlr_field_holder("nationality", hs,
-							       chg.holder.nationality,
-							       sizeof(chg.holder.nationality), &err);
+					bad = hlr_field_holder(
+					    "nationality", hs, chg.holder.nationality,
+					    sizeof(chg.holder.nationality), &err);
 				} else {
 					hlr_field_error_set(&err, field, "unknown field");
 					bad = 1;
@@ -264,8 +265,8 @@ static enum MHD_Result subscr_update(struct api_server *srv, struct MHD_Connecti
 					if (strncmp(err.field, "holder.", 7) != 0) {
 						char base[sizeof(err.field)];
 						memcpy(base, err.field, sizeof(base));
-						snprintf(err.field, sizeof(err.field), "holder.%.24s",
-							 base);
+						snprintf(err.field, sizeof(err.field),
+						         "holder.%.24s", base);
 					}
 					break;
 				}
@@ -290,8 +291,8 @@ static enum MHD_Result subscr_update(struct api_server *srv, struct MHD_Connecti
 				bad = s ? hlr_field_city(p, s, &chg.city_id, &err) : -1;
 		} else {
 			hlr_field_error_set(&err, key,
-					    "unknown or read-only field (can change: status, "
-					    "class, msisdn, city, holder)");
+			                    "unknown or read-only field (can change: status, "
+			                    "class, msisdn, city, holder)");
 			bad = 1;
 		}
 		if (bad && !err.msg[0])
@@ -356,7 +357,8 @@ static enum MHD_Result subscr_list(struct api_server *srv, struct MHD_Connection
 	}
 	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"))) {
 		if (!str_is_digits(v, 1, 4) || atoi(v) < 1 || atoi(v) > 1000)
-			return api_reply_error(c, 400, "limit", "must be an integer from 1 to 1000");
+			return api_reply_error(c, 400, "limit",
+			                       "must be an integer from 1 to 1000");
 		limit = (unsigned)atoi(v);
 	}
 	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after"))) {
@@ -373,12 +375,12 @@ static enum MHD_Result subscr_list(struct api_server *srv, struct MHD_Connection
 	char next[24];
 	hlr_imsi_format(ctx.last, next);
 	return api_reply_json(c, 200,
-			      json_pack("{s:o,s:o}", "items", ctx.items, "next",
-					(unsigned)n == limit ? json_string(next) : json_null()));
+	                      json_pack("{s:o,s:o}", "items", ctx.items, "next",
+	                                (unsigned)n == limit ? json_string(next) : json_null()));
 }
 
 enum MHD_Result api_subscr_handle(struct api_server *srv, struct MHD_Connection *c,
-				  struct api_request *req, const char *method, const char *key)
+                                  struct api_request *req, const char *method, const char *key)
 {
 	if (!key) {
 		if (strcmp(method, "GET") == 0)
@@ -400,7 +402,8 @@ enum MHD_Result api_subscr_handle(struct api_server *srv, struct MHD_Connection 
 		if (rc == -ENOENT)
 			return api_reply_error(c, 404, NULL, "subscriber not found");
 		if (rc != 0)
-			return api_reply_error(c, 500, NULL, "the store failed; nothing was changed");
+			return api_reply_error(c, 500, NULL,
+			                       "the store failed; nothing was changed");
 		return api_reply_text(c, 204, "application/json", strdup(""), 0);
 	}
 	struct hlr_subscr_info info;
@@ -413,7 +416,7 @@ enum MHD_Result api_subscr_handle(struct api_server *srv, struct MHD_Connection 
 }
 
 enum MHD_Result api_import_handle(struct api_server *srv, struct MHD_Connection *c,
-				  struct api_request *req)
+                                  struct api_request *req)
 {
 	if (!req->upload)
 		return api_reply_error(c, 400, NULL, "a CSV body is required");
@@ -427,38 +430,38 @@ enum MHD_Result api_import_handle(struct api_server *srv, struct MHD_Connection 
 	if (rc == -EINVAL || rc == -EEXIST) {
 		LOGN("api", "import refused: line %u, column %s: %s", err.line, err.column,
 		     err.msg);
-		json_t *o = json_pack("{s:s,s:i,s:s}", "error", err.msg, "line", err.line,
-				      "column", err.column);
+		json_t *o = json_pack("{s:s,s:i,s:s}", "error", err.msg, "line", err.line, "column",
+		                      err.column);
 		return api_reply_json(c, rc == -EINVAL ? 400 : 409, o);
 	}
 	return api_reply_error(c, rc == -ENOMEM ? 507 : 500, NULL,
-			       "the import failed; nothing was imported");
+	                       "the import failed; nothing was imported");
 }
 
 enum MHD_Result api_profile_handle(struct api_server *srv, struct MHD_Connection *c,
-				   const char *what)
+                                   const char *what)
 {
 	const struct hlr_profile *p = hlr_registry_profile(srv->reg);
 	if (strcmp(what, "network") == 0)
-		return api_reply_json(
-		    c, 200,
-		    json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "name", p->name, "operator",
-			      p->operator_name, "mcc", p->mcc, "mnc", p->mnc, "country_code",
-			      p->country_code, "national_prefix", p->national_prefix,
-			      "international_prefix", p->international_prefix));
+		return api_reply_json(c, 200,
+		                      json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "name", p->name,
+		                                "operator", p->operator_name, "mcc", p->mcc, "mnc",
+		                                p->mnc, "country_code", p->country_code,
+		                                "national_prefix", p->national_prefix,
+		                                "international_prefix", p->international_prefix));
 	json_t *items = json_array();
 	if (strcmp(what, "classes") == 0) {
 		for (unsigned i = 0; i < p->n_classes; i++)
-			json_array_append_new(items, json_pack("{s:s,s:s}", "name",
-							       p->classes[i].name, "description",
-							       p->classes[i].description));
+			json_array_append_new(items,
+			                      json_pack("{s:s,s:s}", "name", p->classes[i].name,
+			                                "description", p->classes[i].description));
 	} else {
 		for (unsigned i = 0; i < p->n_cities; i++)
-			json_array_append_new(
-			    items, json_pack("{s:s,s:s,s:I,s:s}", "name", p->cities[i].name,
-					     "province", p->cities[i].province, "population",
-					     (json_int_t)p->cities[i].population, "kind",
-					     p->cities[i].kind));
+			json_array_append_new(items, json_pack("{s:s,s:s,s:I,s:s}", "name",
+			                                       p->cities[i].name, "province",
+			                                       p->cities[i].province, "population",
+			                                       (json_int_t)p->cities[i].population,
+			                                       "kind", p->cities[i].kind));
 	}
 	return api_reply_json(c, 200, json_pack("{s:o}", "items", items));
 }

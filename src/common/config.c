@@ -1,5 +1,6 @@
 #include "common/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,10 +59,8 @@ static int parse_listen(const char *v, char *host, size_t hostcap, uint16_t *por
 	char h[64];
 	memcpy(h, v, (size_t)(colon - v));
 	h[colon - v] = '\0';
-	unsigned a, b, c, d;
-	char tail;
-	if (sscanf(h, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) != 4 || a > 255 || b > 255 ||
-	    c > 255 || d > 255)
+	struct in_addr a;
+	if (inet_pton(AF_INET, h, &a) != 1)
 		return -1;
 	strcpy(host, h);
 	*port = (uint16_t)p;
@@ -82,20 +81,21 @@ static int config_set(void *ctx, const char *key, const char *v, char *err, size
 		else if (strcmp(v, "normal") == 0)
 			cfg->store_sync_full = false;
 		else {
-			snprintf(err, errcap, "store.sync: expected 'full' or 'normal', got '%s'", v);
+			snprintf(err, errcap, "store.sync: expected 'full' or 'normal', got '%s'",
+			         v);
 			return -1;
 		}
 		return 0;
 	}
 	if (strcmp(key, "master_key") == 0)
-		return set_path(cfg->master_key_path, sizeof(cfg->master_key_path), v, err,
-				errcap);
+		return set_path(cfg->master_key_path, sizeof(cfg->master_key_path), v, err, errcap);
 	if (strcmp(key, "api.token_file") == 0)
 		return set_path(cfg->api_token_path, sizeof(cfg->api_token_path), v, err, errcap);
 	if (strcmp(key, "api.listen") == 0) {
 		if (parse_listen(v, cfg->api_host, sizeof(cfg->api_host), &cfg->api_port) != 0) {
 			snprintf(err, errcap,
-				 "api.listen: expected IPV4:PORT (e.g. 127.0.0.1:8080), got '%s'", v);
+			         "api.listen: expected IPV4:PORT (e.g. 127.0.0.1:8080), got '%s'",
+			         v);
 			return -1;
 		}
 		return 0;
@@ -121,8 +121,8 @@ static int config_set(void *ctx, const char *key, const char *v, char *err, size
 	if (strcmp(key, "log.level") == 0) {
 		if (log_level_parse(v, &cfg->log_level) != 0) {
 			snprintf(err, errcap,
-				 "log.level: expected debug, info, notice, warn or error, got '%s'",
-				 v);
+			         "log.level: expected debug, info, notice, warn or error, got '%s'",
+			         v);
 			return -1;
 		}
 		return 0;
@@ -160,9 +160,8 @@ void koryo_config_finish(struct koryo_config *cfg)
 {
 	default_path(cfg->store_path, sizeof(cfg->store_path), cfg->data_dir, "koryo.db");
 	default_path(cfg->master_key_path, sizeof(cfg->master_key_path), cfg->data_dir,
-		     "master.key");
-	default_path(cfg->api_token_path, sizeof(cfg->api_token_path), cfg->data_dir,
-		     "api.token");
+	             "master.key");
+	default_path(cfg->api_token_path, sizeof(cfg->api_token_path), cfg->data_dir, "api.token");
 }
 
 unsigned koryo_config_worker_count(const struct koryo_config *cfg)

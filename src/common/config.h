@@ -3,17 +3,17 @@
  * etc/koryod.conf.example and docs/configuration.md for every key. */
 
 #include <limits.h>
-#include <stddef.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/log.h"
 
 struct koryo_config {
 	char data_dir[PATH_MAX];
-	char store_path[PATH_MAX];	/* default <data_dir>/koryo.db */
+	char store_path[PATH_MAX];      /* default <data_dir>/koryo.db */
 	char master_key_path[PATH_MAX]; /* default <data_dir>/master.key */
-	char api_token_path[PATH_MAX];	/* default <data_dir>/api.token */
+	char api_token_path[PATH_MAX];  /* default <data_dir>/api.token */
 	char api_host[64];
 	uint16_t api_port;
 	unsigned api_threads;

@@ -2,9 +2,9 @@
 
 #include <math.h>
 
-const double histogram_bounds_s[HISTOGRAM_BUCKETS] = {
-    0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-    0.005,   0.01,    0.05,   0.1,     0.5,    10,    INFINITY};
+const double histogram_bounds_s[HISTOGRAM_BUCKETS] = {0.00001, 0.00005, 0.0001, 0.00025, 0.0005,
+                                                      0.001,   0.0025,  0.005,  0.01,    0.05,
+                                                      0.1,     0.5,     10,     INFINITY};
 
 void histogram_observe(struct histogram *h, uint64_t ns)
 {
@@ -18,7 +18,7 @@ void histogram_observe(struct histogram *h, uint64_t ns)
 }
 
 void histogram_render(const struct histogram *h, const char *name, const char *labels,
-		      histogram_append_fn append, void *ctx)
+                      histogram_append_fn append, void *ctx)
 {
 	const char *sep = labels[0] ? "," : "";
 	uint64_t cum = 0;

@@ -24,4 +24,4 @@ void histogram_observe(struct histogram *h, uint64_t ns);
 typedef void (*histogram_append_fn)(void *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void histogram_render(const struct histogram *h, const char *name, const char *labels,
-		      histogram_append_fn append, void *ctx);
+                      histogram_append_fn append, void *ctx);

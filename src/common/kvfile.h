@@ -10,5 +10,6 @@
 typedef int (*kvfile_fn)(void *ctx, const char *key, const char *value, char *err, size_t errcap);
 
 /* Parses path, calling fn for each setting in order. Returns 0; or -1 with
- * "PATH:LINE: reason" in err (also for a missing file or a line without '='). */
+ * "PATH:LINE: reason" in err (a line without '=' included), or "PATH: cannot
+ * open: reason" for a file that cannot be read. */
 int kvfile_parse(const char *path, kvfile_fn fn, void *ctx, char *err, size_t errcap);

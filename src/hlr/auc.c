@@ -10,7 +10,7 @@
 #include "hlr/registry.h"
 
 int hlr_auc_gen_vectors(struct hlr_registry *reg, uint64_t imsi, unsigned n, unsigned ind,
-			const uint8_t *auts, const uint8_t *auts_rand, struct aka_vector *out)
+                        const uint8_t *auts, const uint8_t *auts_rand, struct aka_vector *out)
 {
 	struct hlr_subscr rec;
 	struct aka_keys keys;
@@ -43,8 +43,8 @@ int hlr_auc_gen_vectors(struct hlr_registry *reg, uint64_t imsi, unsigned n, uns
 			rc = -EACCES;
 			goto out;
 		}
-		LOGI("auc", "IMSI='%" PRIu64 "': resynchronised SQN %" PRIu64 " -> %" PRIu64,
-		     imsi, sqn, sqn_ms);
+		LOGI("auc", "IMSI='%" PRIu64 "': resynchronised SQN %" PRIu64 " -> %" PRIu64, imsi,
+		     sqn, sqn_ms);
 		sqn = sqn_ms;
 	}
 

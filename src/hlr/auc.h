@@ -21,4 +21,4 @@ struct hlr_registry;
  *   -EINVAL   n out of range;
  *   -EIO      the store failed: no vector is handed out, the SQN is unchanged. */
 int hlr_auc_gen_vectors(struct hlr_registry *reg, uint64_t imsi, unsigned n, unsigned ind,
-			const uint8_t *auts, const uint8_t *auts_rand, struct aka_vector *out);
+                        const uint8_t *auts, const uint8_t *auts_rand, struct aka_vector *out);

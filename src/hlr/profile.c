@@ -27,9 +27,9 @@ int hlr_profile_installed(struct store *st)
 
 /* --- installing from files ------------------------------------------------ */
 
-static const char *const network_keys[] = {"name",	     "operator",	 "mcc",
-					   "mnc",	     "country_code",	 "national_prefix",
-					   "international_prefix", NULL};
+static const char *const network_keys[] = {
+    "name", "operator", "mcc", "mnc", "country_code", "national_prefix", "international_prefix",
+    NULL};
 
 struct install_ctx {
 	struct store *st;
@@ -78,7 +78,7 @@ fail:
  * inserts each row with insert_sql, binding the columns as $1..$n (integer columns
  * are marked in int_cols). */
 static int install_csv(struct store *st, const char *dir, const char *file, const char *header,
-		       const char *insert_sql, unsigned int_cols, char *err, size_t errcap)
+                       const char *insert_sql, unsigned int_cols, char *err, size_t errcap)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
@@ -95,7 +95,7 @@ static int install_csv(struct store *st, const char *dir, const char *file, cons
 	int got = csv_next(&r, reason, sizeof(reason));
 	if (got <= 0) {
 		snprintf(err, errcap, "%s:%u: %s", path, r.line,
-			 got == 0 ? "empty file, expected a header" : reason);
+		         got == 0 ? "empty file, expected a header" : reason);
 		goto out;
 	}
 	char want[256];
@@ -119,12 +119,12 @@ static int install_csv(struct store *st, const char *dir, const char *file, cons
 	while ((got = csv_next(&r, reason, sizeof(reason))) == 1) {
 		if (r.n_fields != n_cols) {
 			snprintf(err, errcap, "%s:%u: expected %u fields, got %u", path, r.line,
-				 n_cols, r.n_fields);
+			         n_cols, r.n_fields);
 			goto out;
 		}
 		if (r.fields[0][0] == '\0') {
 			snprintf(err, errcap, "%s:%u: column %s: must not be empty", path, r.line,
-				 strtok_r(strcpy(want, header), ",", &save));
+			         strtok_r(strcpy(want, header), ",", &save));
 			goto out;
 		}
 		for (unsigned i = 0; i < n_cols; i++) {
@@ -133,7 +133,7 @@ static int install_csv(struct store *st, const char *dir, const char *file, cons
 				long long v = strtoll(r.fields[i], &end, 10);
 				if (end == r.fields[i] || *end || v < 0) {
 					snprintf(err, errcap, "%s:%u: field %u: expected a number",
-						 path, r.line, i + 1);
+					         path, r.line, i + 1);
 					goto out;
 				}
 				store_bind_int64(s, (int)i + 1, v);
@@ -144,8 +144,7 @@ static int install_csv(struct store *st, const char *dir, const char *file, cons
 		int src = store_step(s);
 		store_reset(s);
 		if (src == -EEXIST) {
-			snprintf(err, errcap, "%s:%u: '%s' given twice", path, r.line,
-				 r.fields[0]);
+			snprintf(err, errcap, "%s:%u: '%s' given twice", path, r.line, r.fields[0]);
 			goto out;
 		}
 		if (src != STORE_DONE) {
@@ -180,9 +179,9 @@ int hlr_profile_install(struct store *st, const char *dir, char *err, size_t err
 	rc = kvfile_parse(path, network_set, &ctx, err, errcap);
 	if (rc == 0) {
 		for (unsigned i = 0; network_keys[i]; i++) {
-			if (!(ctx.seen & (1u << i)) && i <= 5) {
+			if (!(ctx.seen & (1u << i))) {
 				snprintf(err, errcap, "%s: missing key '%s'", path,
-					 network_keys[i]);
+				         network_keys[i]);
 				rc = -1;
 				break;
 			}
@@ -190,13 +189,13 @@ int hlr_profile_install(struct store *st, const char *dir, char *err, size_t err
 	}
 	if (rc == 0)
 		rc = install_csv(st, dir, "classes.csv", "name,description",
-				 "INSERT INTO subscriber_class (name, description) VALUES ($1, $2)",
-				 0, err, errcap);
+		                 "INSERT INTO subscriber_class (name, description) VALUES ($1, $2)",
+		                 0, err, errcap);
 	if (rc == 0)
 		rc = install_csv(st, dir, "cities.csv", "name,province,population,kind",
-				 "INSERT INTO city (name, province, population, kind) VALUES ($1, "
-				 "$2, $3, $4)",
-				 1u << 2, err, errcap);
+		                 "INSERT INTO city (name, province, population, kind) VALUES ($1, "
+		                 "$2, $3, $4)",
+		                 1u << 2, err, errcap);
 	if (rc == 0 && store_commit(st) != 0) {
 		snprintf(err, errcap, "store failure on commit");
 		rc = -1;
@@ -248,8 +247,7 @@ int hlr_profile_load(struct store *st, struct hlr_profile *p)
 		else if (strcmp(k, "national_prefix") == 0)
 			copy_col(p->national_prefix, sizeof(p->national_prefix), s, 1);
 		else if (strcmp(k, "international_prefix") == 0)
-			copy_col(p->international_prefix, sizeof(p->international_prefix), s,
-				 1);
+			copy_col(p->international_prefix, sizeof(p->international_prefix), s, 1);
 	}
 	store_reset(s);
 	if (step < 0) {

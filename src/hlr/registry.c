@@ -15,7 +15,7 @@
 #include "store/store.h"
 
 #define CHUNK_SHIFT 16
-#define CHUNK_SIZE (1u << CHUNK_SHIFT)
+#define CHUNK_SIZE  (1u << CHUNK_SHIFT)
 #define SQN_STRIPES 256
 
 enum index_kind { IDX_IMSI, IDX_MSISDN, IDX_ICCID, IDX_COUNT };
@@ -33,7 +33,7 @@ struct hlr_registry {
 	const struct hlr_profile *profile;
 	uint8_t master_key[32];
 
-	pthread_rwlock_t lock;	     /* records' identity fields and the indexes */
+	pthread_rwlock_t lock;       /* records' identity fields and the indexes */
 	pthread_mutex_t write_mutex; /* one writer at a time */
 	pthread_mutex_t sqn_locks[SQN_STRIPES];
 
@@ -150,7 +150,7 @@ static bool key_eq(const struct key *x, const struct key *y)
 
 /* Slot of the record with key k, or UINT32_MAX. Caller holds lock (any mode). */
 static uint32_t ix_find(const struct hlr_registry *reg, const struct index *ix,
-			enum index_kind kind, const struct key *k)
+                        enum index_kind kind, const struct key *k)
 {
 	if (!ix->cap)
 		return UINT32_MAX;
@@ -166,7 +166,7 @@ static uint32_t ix_find(const struct hlr_registry *reg, const struct index *ix,
 }
 
 static void ix_put_nogrow(struct hlr_registry *reg, struct index *ix, enum index_kind kind,
-			  uint32_t slot)
+                          uint32_t slot)
 {
 	struct key k = rec_key(slot_rec(reg, slot), kind);
 	size_t mask = ix->cap - 1, i = key_hash(&k) & mask;
@@ -202,7 +202,7 @@ static int ix_reserve(struct hlr_registry *reg, struct index *ix, enum index_kin
 }
 
 static uint32_t index_find(const struct hlr_registry *reg, enum index_kind kind,
-			   const struct key *k)
+                           const struct key *k)
 {
 	return ix_find(reg, &reg->idx[kind], kind, k);
 }
@@ -266,7 +266,7 @@ static int index_reserve_all(struct hlr_registry *reg, size_t n)
 
 /* Which field of rec collides with a record already indexed, or NULL. */
 static const char *find_conflict(const struct hlr_registry *reg, const struct hlr_subscr *rec,
-				 uint32_t ignore_slot)
+                                 uint32_t ignore_slot)
 {
 	static const char *const names[IDX_COUNT] = {"imsi", "msisdn", "iccid"};
 	for (int kind = 0; kind < IDX_COUNT; kind++) {
@@ -283,7 +283,7 @@ static const char *find_conflict(const struct hlr_registry *reg, const struct hl
 /* --- sealing -------------------------------------------------------------- */
 
 static int keys_seal(const struct hlr_registry *reg, uint64_t imsi, const uint8_t k[16],
-		     const uint8_t op[16], uint8_t out[HLR_KEYS_SEALED_LEN])
+                     const uint8_t op[16], uint8_t out[HLR_KEYS_SEALED_LEN])
 {
 	char aad[24];
 	uint8_t pt[HLR_KEYS_LEN];
@@ -296,19 +296,40 @@ static int keys_seal(const struct hlr_registry *reg, uint64_t imsi, const uint8_
 }
 
 int hlr_subscr_keys_open(struct hlr_registry *reg, const struct hlr_subscr *rec, uint8_t k[16],
-			 uint8_t op[16])
+                         uint8_t op[16])
 {
 	char aad[24];
 	uint8_t pt[HLR_KEYS_LEN];
 	hlr_imsi_format(rec->imsi, aad);
 	int rc = secretbox_open(reg->master_key, aad, strlen(aad), rec->keys_sealed,
-				HLR_KEYS_SEALED_LEN, pt);
+	                        HLR_KEYS_SEALED_LEN, pt);
 	if (rc == 0) {
 		memcpy(k, pt, 16);
 		memcpy(op, pt + 16, 16);
 	}
 	OPENSSL_cleanse(pt, sizeof(pt));
 	return rc;
+}
+
+int hlr_registry_check_master_key(struct hlr_registry *reg)
+{
+	struct hlr_subscr rec;
+	bool found = false;
+	pthread_rwlock_rdlock(&reg->lock);
+	for (uint32_t slot = 0; slot < reg->n_slots && !found; slot++) {
+		if (slot_rec(reg, slot)->id) {
+			rec = *slot_rec(reg, slot);
+			found = true;
+		}
+	}
+	pthread_rwlock_unlock(&reg->lock);
+	if (!found)
+		return 0;
+	uint8_t k[16], op[16];
+	int rc = hlr_subscr_keys_open(reg, &rec, k, op);
+	OPENSSL_cleanse(k, sizeof(k));
+	OPENSSL_cleanse(op, sizeof(op));
+	return rc == 0 ? 0 : -EBADMSG;
 }
 
 /* --- store rows ----------------------------------------------------------- */
@@ -325,16 +346,16 @@ static void copy_text(char *dst, size_t cap, const char *src)
 
 /* Fills rec (and info, if not NULL) from the current row selected with SUBSCR_COLS.
  * Returns 0, or -EINVAL for a row that does not parse (it is logged and skipped). */
-static int row_to_rec(const struct hlr_registry *reg, struct store_stmt *s,
-		      struct hlr_subscr *rec, struct hlr_subscr_info *info)
+static int row_to_rec(const struct hlr_registry *reg, struct store_stmt *s, struct hlr_subscr *rec,
+                      struct hlr_subscr_info *info)
 {
 	memset(rec, 0, sizeof(*rec));
 	rec->id = (uint64_t)store_col_int64(s, 0);
 	const char *imsi = store_col_text(s, 1), *msisdn = store_col_text(s, 2),
-		   *iccid = store_col_text(s, 3), *cls = store_col_text(s, 4),
-		   *status = store_col_text(s, 5), *city = store_col_text(s, 6),
-		   *op_kind = store_col_text(s, 7), *sealed = store_col_text(s, 8),
-		   *amf = store_col_text(s, 9);
+	           *iccid = store_col_text(s, 3), *cls = store_col_text(s, 4),
+	           *status = store_col_text(s, 5), *city = store_col_text(s, 6),
+	           *op_kind = store_col_text(s, 7), *sealed = store_col_text(s, 8),
+	           *amf = store_col_text(s, 9);
 	enum hlr_subscr_status st;
 	int class_id = cls ? hlr_profile_class_find(reg->profile, cls) : -1;
 	if (!imsi || hlr_imsi_parse(imsi, &rec->imsi) != 0 ||
@@ -360,9 +381,9 @@ static int row_to_rec(const struct hlr_registry *reg, struct store_stmt *s,
 		memset(info->rec.keys_sealed, 0, sizeof(info->rec.keys_sealed));
 		copy_text(info->holder.name, sizeof(info->holder.name), store_col_text(s, 12));
 		copy_text(info->holder.id_document, sizeof(info->holder.id_document),
-			  store_col_text(s, 13));
+		          store_col_text(s, 13));
 		copy_text(info->holder.nationality, sizeof(info->holder.nationality),
-			  store_col_text(s, 14));
+		          store_col_text(s, 14));
 		info->created_at = store_col_int64(s, 15);
 		info->activated_at = store_col_int64(s, 16);
 	}
@@ -429,7 +450,7 @@ static int load_all(struct hlr_registry *reg)
 /* --- lifecycle ------------------------------------------------------------ */
 
 int hlr_registry_open(struct store *st, const struct hlr_profile *profile,
-		      const uint8_t master_key[32], struct hlr_registry **out)
+                      const uint8_t master_key[32], struct hlr_registry **out)
 {
 	struct hlr_registry *reg = calloc(1, sizeof(*reg));
 	if (!reg)
@@ -501,7 +522,7 @@ size_t hlr_registry_count(struct hlr_registry *reg)
 }
 
 void hlr_registry_count_by_class_status(struct hlr_registry *reg,
-					uint64_t counts[HLR_MAX_CLASSES][HLR_STATUS_COUNT])
+                                        uint64_t counts[HLR_MAX_CLASSES][HLR_STATUS_COUNT])
 {
 	memset(counts, 0, sizeof(uint64_t) * HLR_MAX_CLASSES * HLR_STATUS_COUNT);
 	pthread_rwlock_rdlock(&reg->lock);
@@ -516,7 +537,7 @@ void hlr_registry_count_by_class_status(struct hlr_registry *reg,
 /* --- lookups -------------------------------------------------------------- */
 
 static int get_by(struct hlr_registry *reg, enum index_kind kind, const struct key *k,
-		  struct hlr_subscr *out)
+                  struct hlr_subscr *out)
 {
 	int rc = -ENOENT;
 	pthread_rwlock_rdlock(&reg->lock);
@@ -544,7 +565,7 @@ int hlr_subscr_get_by_msisdn(struct hlr_registry *reg, uint64_t msisdn, struct h
 }
 
 int hlr_subscr_get_by_iccid(struct hlr_registry *reg, const struct hlr_iccid *iccid,
-			    struct hlr_subscr *out)
+                            struct hlr_subscr *out)
 {
 	struct key k = {iccid->hi, iccid->lo, iccid->len};
 	return iccid->len ? get_by(reg, IDX_ICCID, &k, out) : -ENOENT;
@@ -599,7 +620,7 @@ static void bind_opt_text(struct store_stmt *s, int idx, const char *v)
 
 /* Inserts one subscriber row. Caller holds the store lock inside a transaction. */
 static int row_insert(struct hlr_registry *reg, const struct hlr_subscr *r,
-		      const struct hlr_subscr_holder *h, int64_t now)
+                      const struct hlr_subscr_holder *h, int64_t now)
 {
 	static const char sql[] =
 	    "INSERT INTO subscriber (id, imsi, msisdn, iccid, class, status, holder_name, "
@@ -640,7 +661,7 @@ static int row_insert(struct hlr_registry *reg, const struct hlr_subscr *r,
 }
 
 int hlr_subscr_create(struct hlr_registry *reg, struct hlr_subscr_new *in,
-		      struct hlr_subscr_info *out, struct hlr_field_error *err)
+                      struct hlr_subscr_info *out, struct hlr_field_error *err)
 {
 	int rc;
 	uint32_t slot;
@@ -716,7 +737,7 @@ out:
 }
 
 int hlr_subscr_update(struct hlr_registry *reg, uint64_t imsi, const struct hlr_subscr_change *chg,
-		      struct hlr_subscr_info *out, struct hlr_field_error *err)
+                      struct hlr_subscr_info *out, struct hlr_field_error *err)
 {
 	struct hlr_subscr_info cur;
 	int rc;
@@ -772,11 +793,11 @@ int hlr_subscr_update(struct hlr_registry *reg, uint64_t imsi, const struct hlr_
 
 		struct store_stmt *s;
 		rc = store_prepare(reg->st,
-				   "UPDATE subscriber SET status = $2, class = $3, msisdn = $4, "
-				   "city = $5, holder_name = $6, holder_id_document = $7, "
-				   "holder_nationality = $8, activated_at = $9, updated_at = $10 "
-				   "WHERE id = $1",
-				   &s);
+		                   "UPDATE subscriber SET status = $2, class = $3, msisdn = $4, "
+		                   "city = $5, holder_name = $6, holder_id_document = $7, "
+		                   "holder_nationality = $8, activated_at = $9, updated_at = $10 "
+		                   "WHERE id = $1",
+		                   &s);
 		if (rc == 0) {
 			store_bind_int64(s, 1, (int64_t)id);
 			store_bind_text(s, 2, hlr_status_name(next.status));
@@ -879,22 +900,21 @@ out:
 }
 
 int hlr_subscr_list(struct hlr_registry *reg, const struct hlr_subscr_filter *filter,
-		    uint64_t after, unsigned limit, hlr_subscr_list_fn fn, void *ctx)
+                    uint64_t after, unsigned limit, hlr_subscr_list_fn fn, void *ctx)
 {
 	/* Keyset paging on the IMSI: IMSIs are 14 or 15 digits without a leading zero,
 	 * so ordering by (length, text) is numeric order. */
 	char sql[512];
 	int n = snprintf(sql, sizeof(sql),
-			 "SELECT " SUBSCR_COLS " FROM subscriber WHERE (length(imsi), imsi) > "
-			 "(length($1), $1)");
+	                 "SELECT " SUBSCR_COLS " FROM subscriber WHERE (length(imsi), imsi) > "
+	                 "(length($1), $1)");
 	if (filter->class_id >= 0)
 		n += snprintf(sql + n, sizeof(sql) - (size_t)n, " AND class = $2");
 	if (filter->status >= 0)
 		n += snprintf(sql + n, sizeof(sql) - (size_t)n, " AND status = $3");
 	if (filter->city_id >= 0)
 		n += snprintf(sql + n, sizeof(sql) - (size_t)n, " AND city = $4");
-	snprintf(sql + n, sizeof(sql) - (size_t)n,
-		 " ORDER BY length(imsi), imsi LIMIT $5");
+	snprintf(sql + n, sizeof(sql) - (size_t)n, " ORDER BY length(imsi), imsi LIMIT $5");
 
 	struct store_stmt *s;
 	int listed = 0, step;
@@ -907,11 +927,13 @@ int hlr_subscr_list(struct hlr_registry *reg, const struct hlr_subscr_filter *fi
 	}
 	store_bind_text(s, 1, after ? after_s : "0");
 	if (filter->class_id >= 0)
-		store_bind_text(s, 2, hlr_profile_class_name(reg->profile, (unsigned)filter->class_id));
+		store_bind_text(s, 2,
+		                hlr_profile_class_name(reg->profile, (unsigned)filter->class_id));
 	if (filter->status >= 0)
 		store_bind_text(s, 3, hlr_status_name(filter->status));
 	if (filter->city_id >= 0)
-		store_bind_text(s, 4, hlr_profile_city_name(reg->profile, (unsigned)filter->city_id));
+		store_bind_text(s, 4,
+		                hlr_profile_city_name(reg->profile, (unsigned)filter->city_id));
 	store_bind_int64(s, 5, limit);
 	while ((step = store_step(s)) == STORE_ROW) {
 		struct hlr_subscr_info info;
@@ -959,7 +981,7 @@ int hlr_subscr_sqn_end(struct hlr_registry *reg, const struct hlr_subscr *rec, u
 			uint32_t slot = index_find(reg, IDX_IMSI, &ik);
 			if (slot != UINT32_MAX)
 				__atomic_store_n(&slot_rec(reg, slot)->sqn, new_sqn,
-						 __ATOMIC_RELAXED);
+				                 __ATOMIC_RELAXED);
 			pthread_rwlock_unlock(&reg->lock);
 		}
 	}
@@ -975,7 +997,7 @@ struct import_cols {
 };
 
 static void import_error(struct hlr_import_error *err, unsigned line, const char *column,
-			 const char *msg)
+                         const char *msg)
 {
 	err->line = line;
 	snprintf(err->column, sizeof(err->column), "%s", column);
@@ -983,7 +1005,7 @@ static void import_error(struct hlr_import_error *err, unsigned line, const char
 }
 
 static int import_header(struct csv_reader *r, struct import_cols *cols,
-			 struct hlr_import_error *err)
+                         struct hlr_import_error *err)
 {
 	char reason[160];
 	int got = csv_next(r, reason, sizeof(reason));
@@ -1022,17 +1044,17 @@ static int import_header(struct csv_reader *r, struct import_cols *cols,
 
 /* Parses the current CSV record into *out. 0, or -EINVAL with err set. */
 static int import_row(struct hlr_registry *reg, struct csv_reader *r,
-		      const struct import_cols *cols, struct hlr_subscr_new *out,
-		      struct hlr_import_error *err)
+                      const struct import_cols *cols, struct hlr_subscr_new *out,
+                      struct hlr_import_error *err)
 {
 	if (r->n_fields != cols->n) {
 		char msg[96];
 		snprintf(msg, sizeof(msg), "expected %u fields, got %u", cols->n, r->n_fields);
-		import_error(err, r->line,
-			     hlr_subscr_field_names[cols->slot_of[r->n_fields < cols->n
-									  ? r->n_fields
-									  : cols->n - 1]],
-			     msg);
+		import_error(
+		    err, r->line,
+		    hlr_subscr_field_names[cols->slot_of[r->n_fields < cols->n ? r->n_fields
+		                                                               : cols->n - 1]],
+		    msg);
 		return -EINVAL;
 	}
 	struct hlr_subscr_fields f = {0};
@@ -1055,8 +1077,8 @@ static void import_release(struct hlr_registry *reg, uint32_t *slots, size_t n)
 }
 
 int hlr_subscr_import_csv(struct hlr_registry *reg, FILE *f, uint64_t *imported,
-			  struct hlr_import_error *err, hlr_import_progress_fn progress,
-			  void *progress_ctx)
+                          struct hlr_import_error *err, hlr_import_progress_fn progress,
+                          void *progress_ctx)
 {
 	struct csv_reader r;
 	struct import_cols cols;
@@ -1092,7 +1114,7 @@ int hlr_subscr_import_csv(struct hlr_registry *reg, FILE *f, uint64_t *imported,
 		if (clash) {
 			char msg[96];
 			snprintf(msg, sizeof(msg), "%s already in use by a subscriber in the store",
-				 clash);
+			         clash);
 			import_error(err, r.line, clash, msg);
 			rc = -EEXIST;
 			break;
@@ -1118,7 +1140,7 @@ int hlr_subscr_import_csv(struct hlr_registry *reg, FILE *f, uint64_t *imported,
 				static const char *const names[] = {"imsi", "msisdn", "iccid"};
 				char msg[96];
 				snprintf(msg, sizeof(msg), "%s repeated within the file",
-					 names[kind]);
+				         names[kind]);
 				import_error(err, r.line, names[kind], msg);
 				rc = -EEXIST;
 			} else if (ix_reserve(reg, &seen[kind], kind, 1) != 0) {
@@ -1152,7 +1174,7 @@ int hlr_subscr_import_csv(struct hlr_registry *reg, FILE *f, uint64_t *imported,
 				if (csv_next(&r, reason, sizeof(reason)) != 1 ||
 				    import_row(reg, &r, &cols, &in, err) != 0) {
 					import_error(err, r.line, "",
-						     "file changed during the import");
+					             "file changed during the import");
 					rc = -EIO;
 					break;
 				}

@@ -20,7 +20,7 @@ struct hlr_registry;
 /* Loads every subscriber from the store. profile must outlive the registry;
  * master_key is copied. Returns 0, -ENOMEM, -EIO. */
 int hlr_registry_open(struct store *st, const struct hlr_profile *profile,
-		      const uint8_t master_key[32], struct hlr_registry **out);
+                      const uint8_t master_key[32], struct hlr_registry **out);
 void hlr_registry_close(struct hlr_registry *reg);
 
 /* The IND bit length given to imported subscribers whose row names none. */
@@ -32,13 +32,13 @@ struct store *hlr_registry_store(const struct hlr_registry *reg);
 size_t hlr_registry_count(struct hlr_registry *reg);
 /* counts[class_id][status] for every class of the profile (HLR_MAX_CLASSES rows). */
 void hlr_registry_count_by_class_status(struct hlr_registry *reg,
-					uint64_t counts[HLR_MAX_CLASSES][HLR_STATUS_COUNT]);
+                                        uint64_t counts[HLR_MAX_CLASSES][HLR_STATUS_COUNT]);
 
 /* Lookups: 0 with a copy in *out, or -ENOENT. */
 int hlr_subscr_get_by_imsi(struct hlr_registry *reg, uint64_t imsi, struct hlr_subscr *out);
 int hlr_subscr_get_by_msisdn(struct hlr_registry *reg, uint64_t msisdn, struct hlr_subscr *out);
 int hlr_subscr_get_by_iccid(struct hlr_registry *reg, const struct hlr_iccid *iccid,
-			    struct hlr_subscr *out);
+                            struct hlr_subscr *out);
 
 /* The full record (holder, times) of the subscriber with this IMSI, from the store.
  * 0, -ENOENT, -EIO. */
@@ -47,22 +47,22 @@ int hlr_subscr_info_get(struct hlr_registry *reg, uint64_t imsi, struct hlr_subs
 /* Creates a subscriber from validated input (its secrets are wiped). 0 with the new
  * record in *out (may be NULL); -EEXIST with err naming imsi, msisdn or iccid; -EIO. */
 int hlr_subscr_create(struct hlr_registry *reg, struct hlr_subscr_new *in,
-		      struct hlr_subscr_info *out, struct hlr_field_error *err);
+                      struct hlr_subscr_info *out, struct hlr_field_error *err);
 
 /* A partial update: only the members whose set_ flag is true change. */
 struct hlr_subscr_change {
 	bool set_status, set_class, set_msisdn, set_city, set_name, set_id_document,
 	    set_nationality;
 	uint8_t status, class_id;
-	uint64_t msisdn; /* 0 clears */
-	uint16_t city_id;   /* 0 clears */
+	uint64_t msisdn;  /* 0 clears */
+	uint16_t city_id; /* 0 clears */
 	struct hlr_subscr_holder holder;
 };
 
 /* 0 with the updated record in *out (may be NULL); -ENOENT; -EEXIST (msisdn in use,
  * err set); -EIO. */
 int hlr_subscr_update(struct hlr_registry *reg, uint64_t imsi, const struct hlr_subscr_change *chg,
-		      struct hlr_subscr_info *out, struct hlr_field_error *err);
+                      struct hlr_subscr_info *out, struct hlr_field_error *err);
 
 /* 0, -ENOENT, -EIO. */
 int hlr_subscr_delete(struct hlr_registry *reg, uint64_t imsi);
@@ -75,7 +75,7 @@ struct hlr_subscr_filter {
 };
 typedef void (*hlr_subscr_list_fn)(void *ctx, const struct hlr_subscr_info *info);
 int hlr_subscr_list(struct hlr_registry *reg, const struct hlr_subscr_filter *filter,
-		    uint64_t after, unsigned limit, hlr_subscr_list_fn fn, void *ctx);
+                    uint64_t after, unsigned limit, hlr_subscr_list_fn fn, void *ctx);
 
 /* Where an import failed: line 1 is the header; column names the CSV column. */
 struct hlr_import_error {
@@ -90,13 +90,18 @@ typedef void (*hlr_import_progress_fn)(void *ctx, const char *phase, uint64_t ro
  * must be seekable). 0 with *imported set; -EINVAL (bad row: err set, nothing
  * written); -EEXIST (duplicate: err set, nothing written); -EIO; -ENOMEM. */
 int hlr_subscr_import_csv(struct hlr_registry *reg, FILE *f, uint64_t *imported,
-			  struct hlr_import_error *err, hlr_import_progress_fn progress,
-			  void *progress_ctx);
+                          struct hlr_import_error *err, hlr_import_progress_fn progress,
+                          void *progress_ctx);
 
 /* Opens the sealed K and OP/OPc of rec. Returns 0 with *k and *op filled (the caller
  * wipes them), or -EBADMSG if the seal does not open under the master key. */
 int hlr_subscr_keys_open(struct hlr_registry *reg, const struct hlr_subscr *rec, uint8_t k[16],
-			 uint8_t op[16]);
+                         uint8_t op[16]);
+
+/* Checks that the master key opens the sealed keys of a stored subscriber (any
+ * one), so that a wrong key file is noticed at start and not at the first
+ * authentication. 0 (also for an empty registry), or -EBADMSG. */
+int hlr_registry_check_master_key(struct hlr_registry *reg);
 
 /* SQN updates for the AuC: the subscriber's SQN is locked between begin and end so
  * that concurrent requests for one subscriber advance it one after the other.

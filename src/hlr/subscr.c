@@ -9,7 +9,7 @@
 #include "common/hex.h"
 
 static const char *const status_names[HLR_STATUS_COUNT] = {"pending", "active", "suspended",
-							   "terminated"};
+                                                           "terminated"};
 
 const char *hlr_status_name(enum hlr_subscr_status s)
 {

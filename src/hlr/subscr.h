@@ -26,7 +26,7 @@ struct hlr_iccid {
 	uint8_t len;
 };
 
-#define HLR_KEYS_LEN 32 /* K || OP-or-OPc */
+#define HLR_KEYS_LEN        32 /* K || OP-or-OPc */
 #define HLR_KEYS_SEALED_LEN (HLR_KEYS_LEN + SECRETBOX_OVERHEAD)
 
 /* The in-memory record: what the message path needs and nothing more (about 128
@@ -41,7 +41,7 @@ struct hlr_subscr {
 	uint8_t keys_sealed[HLR_KEYS_SEALED_LEN];
 	uint8_t amf[2];
 	uint8_t class_id; /* index into the profile's classes */
-	uint8_t status;	  /* enum hlr_subscr_status */
+	uint8_t status;   /* enum hlr_subscr_status */
 	uint8_t ind_bitlen;
 	uint8_t op_is_opc;
 	uint16_t city_id; /* 0: none, else 1 + index into the profile's cities */

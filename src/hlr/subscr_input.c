@@ -15,10 +15,10 @@ const char *const hlr_subscr_field_names[] = {
 
 const char **hlr_subscr_fields_slot(struct hlr_subscr_fields *f, const char *name)
 {
-	const char **slots[] = {&f->imsi, &f->msisdn,	   &f->iccid,	    &f->class_name,
-				&f->status, &f->name,	   &f->id_document, &f->nationality,
-				&f->city, &f->k,	   &f->op,	    &f->opc,
-				&f->amf,  &f->sqn,	   &f->ind_bitlen};
+	const char **slots[] = {&f->imsi,   &f->msisdn, &f->iccid,       &f->class_name,
+	                        &f->status, &f->name,   &f->id_document, &f->nationality,
+	                        &f->city,   &f->k,      &f->op,          &f->opc,
+	                        &f->amf,    &f->sqn,    &f->ind_bitlen};
 	for (unsigned i = 0; hlr_subscr_field_names[i]; i++) {
 		if (strcmp(hlr_subscr_field_names[i], name) == 0)
 			return slots[i];
@@ -41,7 +41,7 @@ static bool present(const char *v)
 }
 
 int hlr_field_class(const struct hlr_profile *p, const char *v, uint8_t *out,
-		    struct hlr_field_error *err)
+                    struct hlr_field_error *err)
 {
 	int id = present(v) ? hlr_profile_class_find(p, v) : -1;
 	if (id < 0) {
@@ -62,7 +62,7 @@ int hlr_field_status(const char *v, uint8_t *out, struct hlr_field_error *err)
 	enum hlr_subscr_status s;
 	if (!present(v) || hlr_status_parse(v, &s) != 0) {
 		hlr_field_error_set(err, "status",
-				    "must be one of: pending, active, suspended, terminated");
+		                    "must be one of: pending, active, suspended, terminated");
 		return -EINVAL;
 	}
 	*out = (uint8_t)s;
@@ -70,19 +70,19 @@ int hlr_field_status(const char *v, uint8_t *out, struct hlr_field_error *err)
 }
 
 int hlr_field_msisdn(const struct hlr_profile *p, const char *v, uint64_t *out,
-		     struct hlr_field_error *err)
+                     struct hlr_field_error *err)
 {
 	(void)p;
 	if (hlr_msisdn_parse(v, out) != 0) {
 		hlr_field_error_set(err, "msisdn",
-				    "must be an E.164 number: 5 to 15 digits, optional leading +");
+		                    "must be an E.164 number: 5 to 15 digits, optional leading +");
 		return -EINVAL;
 	}
 	return 0;
 }
 
 int hlr_field_city(const struct hlr_profile *p, const char *v, uint16_t *out,
-		   struct hlr_field_error *err)
+                   struct hlr_field_error *err)
 {
 	unsigned id = hlr_profile_city_find(p, v);
 	if (id == 0) {
@@ -94,7 +94,7 @@ int hlr_field_city(const struct hlr_profile *p, const char *v, uint16_t *out,
 }
 
 int hlr_field_holder(const char *field, const char *v, char *out, size_t cap,
-		     struct hlr_field_error *err)
+                     struct hlr_field_error *err)
 {
 	size_t n = strlen(v);
 	if (n >= cap) {
@@ -130,22 +130,21 @@ static int parse_u64(const char *v, uint64_t max, uint64_t *out)
 }
 
 int hlr_subscr_input_parse(const struct hlr_profile *p, const struct hlr_subscr_fields *f,
-			   unsigned default_ind_bitlen, struct hlr_subscr_new *out,
-			   struct hlr_field_error *err)
+                           unsigned default_ind_bitlen, struct hlr_subscr_new *out,
+                           struct hlr_field_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	struct hlr_subscr *r = &out->rec;
 
 	if (!present(f->imsi) || hlr_imsi_parse(f->imsi, &r->imsi) != 0) {
-		hlr_field_error_set(err, "imsi", present(f->imsi) ? "must be 14 or 15 digits"
-								  : "is required");
+		hlr_field_error_set(err, "imsi",
+		                    present(f->imsi) ? "must be 14 or 15 digits" : "is required");
 		return -EINVAL;
 	}
 	char home[8];
 	snprintf(home, sizeof(home), "%s%s", p->mcc, p->mnc);
 	if (strncmp(f->imsi, home, strlen(home)) != 0) {
-		hlr_field_error_set(err, "imsi", "must start with the network's MCC+MNC %s",
-				    home);
+		hlr_field_error_set(err, "imsi", "must start with the network's MCC+MNC %s", home);
 		return -EINVAL;
 	}
 	if (present(f->msisdn) && hlr_field_msisdn(p, f->msisdn, &r->msisdn, err) != 0)
@@ -168,11 +167,11 @@ int hlr_subscr_input_parse(const struct hlr_profile *p, const struct hlr_subscr_
 		return -EINVAL;
 	if (present(f->id_document) &&
 	    hlr_field_holder("id_document", f->id_document, out->holder.id_document,
-			     sizeof(out->holder.id_document), err) != 0)
+	                     sizeof(out->holder.id_document), err) != 0)
 		return -EINVAL;
 	if (present(f->nationality) &&
 	    hlr_field_holder("nationality", f->nationality, out->holder.nationality,
-			     sizeof(out->holder.nationality), err) != 0)
+	                     sizeof(out->holder.nationality), err) != 0)
 		return -EINVAL;
 	if (present(f->city) && hlr_field_city(p, f->city, &r->city_id, err) != 0)
 		return -EINVAL;
@@ -187,7 +186,7 @@ int hlr_subscr_input_parse(const struct hlr_profile *p, const struct hlr_subscr_
 	}
 	if (present(f->op) == present(f->opc)) {
 		hlr_field_error_set(err, present(f->op) ? "opc" : "op",
-				    "exactly one of op and opc is required");
+		                    "exactly one of op and opc is required");
 		return -EINVAL;
 	}
 	r->op_is_opc = present(f->opc);

@@ -22,34 +22,35 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: koryod [-c FILE] [--profile DIR] [-l LEVEL]\n"
-		"\n"
-		"The koryo mobile core: subscriber registry and authentication centre, with\n"
-		"the operator API. Runs in the foreground; SIGINT or SIGTERM stop it cleanly.\n"
-		"\n"
-		"Options:\n"
-		"  -c, --config FILE   read settings from FILE (see etc/koryod.conf.example);\n"
-		"                      without it, the defaults apply\n"
-		"  -p, --profile DIR   install the operator profile in DIR (profile.conf,\n"
-		"                      classes.csv, cities.csv, optional subscribers.csv) if the\n"
-		"                      store has none yet; overrides 'profile' in the config\n"
-		"  -l, --log-level L   debug, info, notice, warn or error (overrides log.level)\n"
-		"  -h, --help          show this help and exit\n"
-		"  -V, --version       show the version and exit\n"
-		"\n"
-		"Files (under data_dir, default /var/lib/koryo):\n"
-		"  koryo.db     the SQLite store\n"
-		"  master.key   the key that seals K and OP/OPc at rest (made on first start, 0600)\n"
-		"  api.token    the API bearer token (made on first start, 0600)\n"
-		"\n"
-		"Exit status: 0 after a clean stop, 1 if it cannot start, 2 for a usage or\n"
-		"configuration error.\n");
+	fprintf(
+	    f,
+	    "Usage: koryod [-c FILE] [--profile DIR] [-l LEVEL]\n"
+	    "\n"
+	    "The koryo mobile core: subscriber registry and authentication centre, with\n"
+	    "the operator API. Runs in the foreground; SIGINT or SIGTERM stop it cleanly.\n"
+	    "\n"
+	    "Options:\n"
+	    "  -c, --config FILE   read settings from FILE (see etc/koryod.conf.example);\n"
+	    "                      without it, the defaults apply\n"
+	    "  -p, --profile DIR   install the operator profile in DIR (profile.conf,\n"
+	    "                      classes.csv, cities.csv, optional subscribers.csv) if the\n"
+	    "                      store has none yet; overrides 'profile' in the config\n"
+	    "  -l, --log-level L   debug, info, notice, warn or error (overrides log.level)\n"
+	    "  -h, --help          show this help and exit\n"
+	    "  -V, --version       show the version and exit\n"
+	    "\n"
+	    "Files (under data_dir, default /var/lib/koryo):\n"
+	    "  koryo.db     the SQLite store\n"
+	    "  master.key   the key that seals K and OP/OPc at rest (made on first start, 0600)\n"
+	    "  api.token    the API bearer token (made on first start, 0600)\n"
+	    "\n"
+	    "Exit status: 0 after a clean stop, 1 if it cannot start, 2 for a usage or\n"
+	    "configuration error.\n");
 }
 
 /* Installs the profile (and its demo subscribers) into an empty store. */
 static int install_profile(struct store *st, const char *dir, struct hlr_registry **reg,
-			   struct hlr_profile *profile, const uint8_t key[32], unsigned ind_bitlen)
+                           struct hlr_profile *profile, const uint8_t key[32], unsigned ind_bitlen)
 {
 	char err[512];
 	if (hlr_profile_install(st, dir, err, sizeof(err)) != 0) {
@@ -71,8 +72,7 @@ static int install_profile(struct store *st, const char *dir, struct hlr_registr
 	int rc = hlr_subscr_import_csv(*reg, f, &n, &ie, NULL, NULL);
 	fclose(f);
 	if (rc != 0) {
-		fprintf(stderr, "koryod: %s:%u: column %s: %s\n", path, ie.line, ie.column,
-			ie.msg);
+		fprintf(stderr, "koryod: %s:%u: column %s: %s\n", path, ie.line, ie.column, ie.msg);
 		return -1;
 	}
 	LOGN("main", "profile: %llu subscribers imported from %s", (unsigned long long)n, path);
@@ -81,12 +81,10 @@ static int install_profile(struct store *st, const char *dir, struct hlr_registr
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-					     {"profile", required_argument, NULL, 'p'},
-					     {"log-level", required_argument, NULL, 'l'},
-					     {"help", no_argument, NULL, 'h'},
-					     {"version", no_argument, NULL, 'V'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},    {"profile", required_argument, NULL, 'p'},
+	    {"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0}};
 	const char *config_path = NULL, *profile_dir = NULL, *level = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "c:p:l:hV", opts, NULL)) != -1) {
@@ -124,7 +122,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (level && log_level_parse(level, &cfg.log_level) != 0) {
-		fprintf(stderr, "koryod: --log-level: expected debug, info, notice, warn or error\n");
+		fprintf(stderr,
+		        "koryod: --log-level: expected debug, info, notice, warn or error\n");
 		return 2;
 	}
 	if (profile_dir)
@@ -140,6 +139,10 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+
+	/* The store holds holder data and sealed keys: nothing koryod creates is for
+	 * other users. */
+	umask(077);
 
 	int status = 1;
 	struct store *st = NULL;
@@ -158,17 +161,18 @@ int main(int argc, char **argv)
 	int rc = keyfile_load_or_create(cfg.master_key_path, 32, master_key, &created);
 	if (rc != 0) {
 		fprintf(stderr, "koryod: master key %s: %s\n", cfg.master_key_path,
-			rc == -EPERM ? "readable by group or others; chmod 600 it" : strerror(-rc));
+		        rc == -EPERM ? "readable by group or others; chmod 600 it" : strerror(-rc));
 		return 1;
 	}
 	if (created)
-		LOGN("main", "created the master key %s: back it up, the store's keys are "
-			     "sealed under it",
+		LOGN("main",
+		     "created the master key %s: back it up, the store's keys are "
+		     "sealed under it",
 		     cfg.master_key_path);
 	rc = keyfile_load_or_create(cfg.api_token_path, 32, token_bytes, &created);
 	if (rc != 0) {
 		fprintf(stderr, "koryod: API token %s: %s\n", cfg.api_token_path,
-			rc == -EPERM ? "readable by group or others; chmod 600 it" : strerror(-rc));
+		        rc == -EPERM ? "readable by group or others; chmod 600 it" : strerror(-rc));
 		goto out;
 	}
 	hex_encode(token_bytes, sizeof(token_bytes), token);
@@ -186,19 +190,19 @@ int main(int argc, char **argv)
 	store_unlock(st);
 	if (rc != 0) {
 		fprintf(stderr, "koryod: store %s: %s\n", cfg.store_path,
-			rc == -EPROTO ? "made by a newer koryod; refusing to touch it"
-				      : "schema migration failed");
+		        rc == -EPROTO ? "made by a newer koryod; refusing to touch it"
+		                      : "schema migration failed");
 		goto out;
 	}
 
 	if (!hlr_profile_installed(st)) {
 		if (!cfg.profile_dir[0]) {
 			fprintf(stderr, "koryod: the store has no operator profile yet: start with "
-					"--profile DIR (e.g. profiles/koryolink)\n");
+			                "--profile DIR (e.g. profiles/koryolink)\n");
 			goto out;
 		}
 		if (install_profile(st, cfg.profile_dir, &reg, &profile, master_key,
-				    cfg.auc_ind_bitlen) != 0)
+		                    cfg.auc_ind_bitlen) != 0)
 			goto out;
 	} else {
 		if (cfg.profile_dir[0])
@@ -207,10 +211,15 @@ int main(int argc, char **argv)
 		if (hlr_profile_load(st, &profile) != 0 ||
 		    hlr_registry_open(st, &profile, master_key, &reg) != 0) {
 			fprintf(stderr, "koryod: cannot load the registry from %s\n",
-				cfg.store_path);
+			        cfg.store_path);
 			goto out;
 		}
 		hlr_registry_set_default_ind_bitlen(reg, cfg.auc_ind_bitlen);
+	}
+	if (hlr_registry_check_master_key(reg) != 0) {
+		fprintf(stderr, "koryod: %s does not open the keys in %s: wrong master key file?\n",
+		        cfg.master_key_path, cfg.store_path);
+		goto out;
 	}
 	LOGN("main", "network %s (MCC %s MNC %s), %zu subscribers", profile.name, profile.mcc,
 	     profile.mnc, hlr_registry_count(reg));
@@ -219,11 +228,11 @@ int main(int argc, char **argv)
 	if (worker_pool_start(n_workers, &workers) != 0)
 		goto out;
 	struct api_options aopt = {.host = cfg.api_host,
-				   .port = cfg.api_port,
-				   .threads = cfg.api_threads,
-				   .token = token,
-				   .tmp_dir = cfg.data_dir,
-				   .workers = n_workers};
+	                           .port = cfg.api_port,
+	                           .threads = cfg.api_threads,
+	                           .token = token,
+	                           .tmp_dir = cfg.data_dir,
+	                           .workers = n_workers};
 	if (api_start(&aopt, reg, &api) != 0) {
 		fprintf(stderr, "koryod: cannot listen on %s:%u\n", cfg.api_host, cfg.api_port);
 		goto out;

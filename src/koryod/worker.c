@@ -44,7 +44,8 @@ int worker_pool_start(unsigned n, struct worker_pool **out)
 	for (unsigned i = 0; i < n; i++) {
 		struct worker *w = &pool->w[i];
 		w->id = i;
-		if (uv_loop_init(&w->loop) != 0 || uv_async_init(&w->loop, &w->stop, on_stop) != 0 ||
+		if (uv_loop_init(&w->loop) != 0 ||
+		    uv_async_init(&w->loop, &w->stop, on_stop) != 0 ||
 		    uv_thread_create(&w->thread, worker_main, w) != 0) {
 			LOGE("worker", "cannot start worker %u", i);
 			worker_pool_stop(pool);

@@ -51,7 +51,8 @@ int store_migrate(struct store *st, unsigned target)
 		if (rc == 0)
 			rc = store_exec(st, m->sql);
 		if (rc == 0)
-			rc = store_prepare(st, "INSERT INTO schema_version (version) VALUES ($1)", &s);
+			rc = store_prepare(st, "INSERT INTO schema_version (version) VALUES ($1)",
+			                   &s);
 		if (rc == 0) {
 			store_bind_int64(s, 1, v);
 			rc = store_step(s) == STORE_DONE ? 0 : -EIO;

@@ -27,7 +27,7 @@ struct store_options {
 /* Opens (creating if needed) the database at path. On failure returns -EIO with a
  * reason in err. */
 int store_open(const char *path, const struct store_options *opt, struct store **out, char *err,
-	       size_t errcap);
+               size_t errcap);
 /* Finalizes every statement and closes the database; NULL is a no-op. */
 void store_close(struct store *st);
 

@@ -39,7 +39,7 @@ static int store_errno(struct store *st, int rc, const char *what)
 }
 
 int store_open(const char *path, const struct store_options *opt, struct store **out, char *err,
-	       size_t errcap)
+               size_t errcap)
 {
 	struct store *st = calloc(1, sizeof(*st));
 	if (!st) {
@@ -47,21 +47,20 @@ int store_open(const char *path, const struct store_options *opt, struct store *
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&st->lock, NULL);
-	int rc = sqlite3_open_v2(path, &st->db,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-				 NULL);
+	int rc = sqlite3_open_v2(
+	    path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errcap, "%s: %s", path,
-			 st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		         st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
 		store_close(st);
 		return -EIO;
 	}
 	sqlite3_busy_timeout(st->db, 5000);
 	char pragmas[256];
 	snprintf(pragmas, sizeof(pragmas),
-		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
-		 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
-		 opt && !opt->sync_full ? "NORMAL" : "FULL");
+	         "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
+	         "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
+	         opt && !opt->sync_full ? "NORMAL" : "FULL");
 	char *msg = NULL;
 	if (sqlite3_exec(st->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errcap, "%s: %s", path, msg ? msg : "cannot configure");
@@ -189,22 +188,23 @@ int store_prepare(struct store *st, const char *sql, struct store_stmt **out)
 
 int store_bind_int64(struct store_stmt *s, int idx, int64_t v)
 {
-	return sqlite3_bind_int64(s->stmt, idx, v) == SQLITE_OK ? 0
-								: store_errno(s->st, SQLITE_ERROR, "bind");
+	return sqlite3_bind_int64(s->stmt, idx, v) == SQLITE_OK
+	           ? 0
+	           : store_errno(s->st, SQLITE_ERROR, "bind");
 }
 
 int store_bind_text(struct store_stmt *s, int idx, const char *text)
 {
 	int rc = text ? sqlite3_bind_text(s->stmt, idx, text, -1, SQLITE_TRANSIENT)
-		      : sqlite3_bind_null(s->stmt, idx);
+	              : sqlite3_bind_null(s->stmt, idx);
 	return rc == SQLITE_OK ? 0 : store_errno(s->st, rc, "bind");
 }
 
 int store_bind_null(struct store_stmt *s, int idx)
 {
 	return sqlite3_bind_null(s->stmt, idx) == SQLITE_OK
-		   ? 0
-		   : store_errno(s->st, SQLITE_ERROR, "bind");
+	           ? 0
+	           : store_errno(s->st, SQLITE_ERROR, "bind");
 }
 
 int store_step(struct store_stmt *s)

@@ -51,3 +51,13 @@ err=$(timeout 20 "$KORYOD" -c "$T/koryod.conf" 2>&1) || rc=$?
 expect_eq "$rc" 1 "start with a world-readable master key"
 expect_contains "$err" "readable by group or others" "master key mode message"
 echo "koryod_basics: ok"
+
+# A master key that does not belong to the store is noticed at start.
+chmod 600 "$T/data/master.key"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/data/master.key"
+echo >>"$T/data/master.key"
+rc=0
+err=$(timeout 20 "$KORYOD" -c "$T/koryod.conf" 2>&1) || rc=$?
+expect_eq "$rc" 1 "start with another master key"
+expect_contains "$err" "wrong master key file?" "wrong master key message"
+echo "koryod_basics: master key check ok"
