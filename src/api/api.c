@@ -209,7 +209,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* Counts responses by status class for /metrics. */
+/* libmicrohttpd's own complaints (bad requests, resource limits) go to our log. */
 static void on_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;

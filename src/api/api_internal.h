@@ -27,7 +27,6 @@ struct api_server {
 	char tmp_dir[4096];
 	unsigned workers;
 	struct histogram latency[ROUTE_COUNT];
-	_Atomic uint64_t responses[6]; /* by status class: 1xx..5xx, index 1..5 */
 };
 
 /* One request's state, from its first callback to its completion. */

@@ -194,7 +194,13 @@ static enum MHD_Result subscr_create(struct api_server *srv, struct MHD_Connecti
 	if (hlr_subscr_input_parse(p, &f, hlr_registry_default_ind_bitlen(srv->reg), &in, &err) !=
 	    0) {
 		OPENSSL_cleanse(&in, sizeof(in));
-		ret = api_reply_error(c, 400, err.field, "%s", err.msg);
+		/* Holder members arrive inside "holder": name them as the client wrote them. */
+		bool in_holder = strcmp(err.field, "name") == 0 ||
+		                 strcmp(err.field, "id_document") == 0 ||
+		                 strcmp(err.field, "nationality") == 0;
+		char field[48];
+		snprintf(field, sizeof(field), "%s%s", in_holder ? "holder." : "", err.field);
+		ret = api_reply_error(c, 400, field, "%s", err.msg);
 		goto out;
 	}
 	int rc = hlr_subscr_create(srv->reg, &in, &info, &err);
