@@ -334,10 +334,12 @@ int hlr_registry_check_master_key(struct hlr_registry *reg)
 
 /* --- store rows ----------------------------------------------------------- */
 
+/* The columns the in-memory record needs, then the ones only the operator sees. */
+#define SUBSCR_LOAD_COLS                                                                           \
+	"id, imsi, msisdn, iccid, class, status, city, op_kind, keys_sealed, amf, sqn, ind_bitlen"
 #define SUBSCR_COLS                                                                                \
-	"id, imsi, msisdn, iccid, class, status, city, op_kind, keys_sealed, amf, sqn, "           \
-	"ind_bitlen, holder_name, holder_id_document, holder_nationality, created_at, "            \
-	"activated_at"
+	SUBSCR_LOAD_COLS ", holder_name, holder_id_document, holder_nationality, created_at, "     \
+	                 "activated_at"
 
 static void copy_text(char *dst, size_t cap, const char *src)
 {
@@ -411,20 +413,16 @@ static int load_all(struct hlr_registry *reg)
 		store_unlock(reg->st);
 		return -ENOMEM;
 	}
-	if (store_prepare(reg->st, "SELECT " SUBSCR_COLS " FROM subscriber", &s) != 0) {
+	if (store_prepare(reg->st, "SELECT " SUBSCR_LOAD_COLS " FROM subscriber", &s) != 0) {
 		store_unlock(reg->st);
 		return -EIO;
 	}
 	while ((step = store_step(s)) == STORE_ROW) {
 		struct hlr_subscr rec;
 		uint32_t slot;
+		/* The store's UNIQUE constraints already keep identities apart. */
 		if (row_to_rec(reg, s, &rec, NULL) != 0)
 			continue;
-		if (find_conflict(reg, &rec, UINT32_MAX)) {
-			LOGE("hlr", "IMSI='%" PRIu64 "': duplicate identity in the store; skipped",
-			     rec.imsi);
-			continue;
-		}
 		if (slot_alloc(reg, &slot) != 0) {
 			rc = -ENOMEM;
 			break;
