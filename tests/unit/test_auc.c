@@ -6,7 +6,6 @@
  * concurrent requests never handing out the same SQN twice.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -27,6 +26,7 @@
 #include "hlr/profile.h"
 #include "hlr/registry.h"
 #include "hlr/subscr_input.h"
+#include "registry_fixture.h"
 #include "store/store.h"
 
 /* TS 35.208 test set 1. */
@@ -39,53 +39,16 @@
 #define IMSI_OP  "467050000000002"
 
 struct fixture {
-	char dir[64];
-	char db[128];
-	struct store *st;
-	struct hlr_profile profile;
-	uint8_t master_key[32];
-	struct hlr_registry *reg;
+	struct registry_fixture rf;
 	struct aka_keys keys; /* set 1, as the USIM holds them */
 };
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	char path[256];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	assert_true(fputs(text, f) >= 0);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void open_all(struct fixture *fx)
-{
-	char err[256] = "";
-	assert_int_equal(store_open(fx->db, NULL, &fx->st, err, sizeof(err)), 0);
-	assert_int_equal(store_migrate(fx->st, 0), 0);
-	if (!hlr_profile_installed(fx->st)) {
-		if (hlr_profile_install(fx->st, fx->dir, err, sizeof(err)) != 0)
-			fail_msg("profile install: %s", err);
-	}
-	assert_int_equal(hlr_profile_load(fx->st, &fx->profile), 0);
-	assert_int_equal(hlr_registry_open(fx->st, &fx->profile, fx->master_key, &fx->reg), 0);
-}
-
-static void close_all(struct fixture *fx)
-{
-	hlr_registry_close(fx->reg);
-	fx->reg = NULL;
-	hlr_profile_free(&fx->profile);
-	store_close(fx->st);
-	fx->st = NULL;
-}
 
 static void create(struct fixture *fx, const struct hlr_subscr_fields *f)
 {
 	struct hlr_subscr_new in;
 	struct hlr_field_error err;
-	if (hlr_subscr_input_parse(&fx->profile, f, 5, &in, &err) != 0 ||
-	    hlr_subscr_create(fx->reg, &in, NULL, &err) != 0)
+	if (hlr_subscr_input_parse(&fx->rf.profile, f, 5, &in, &err) != 0 ||
+	    hlr_subscr_create(fx->rf.reg, &in, NULL, &err) != 0)
 		fail_msg("create %s: %s: %s", f->imsi, err.field, err.msg);
 }
 
@@ -93,50 +56,33 @@ static int setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
 	assert_non_null(fx);
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/koryo-test-auc.XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	snprintf(fx->db, sizeof(fx->db), "%s/koryo.db", fx->dir);
-	write_file(fx->dir, "profile.conf",
-	           "name = Testlink\noperator = Test Operator\nmcc = 467\nmnc = 05\n"
-	           "country_code = 850\nnational_prefix = 0\ninternational_prefix = 00\n");
-	write_file(fx->dir, "classes.csv",
-	           "name,description\ncitizen,c\nforeigner,f\nofficial,o\n");
-	write_file(fx->dir, "cities.csv", "name,province,population,kind\nPyongyang,P,1,capital\n");
+	uint8_t master_key[32];
 	for (int i = 0; i < 32; i++)
-		fx->master_key[i] = (uint8_t)(0x11 * i);
+		master_key[i] = (uint8_t)(0x11 * i);
 	assert_int_equal(hex_decode(SET1_K, fx->keys.k, 16), 0);
 	assert_int_equal(hex_decode(SET1_OPC, fx->keys.opc, 16), 0);
 	assert_int_equal(hex_decode(SET1_AMF, fx->keys.amf, 2), 0);
-	open_all(fx);
-	create(fx, &(struct hlr_subscr_fields){.imsi = IMSI_OPC,
-	                                       .class_name = "citizen",
-	                                       .status = "active",
-	                                       .k = SET1_K,
-	                                       .opc = SET1_OPC,
-	                                       .amf = SET1_AMF});
-	create(fx, &(struct hlr_subscr_fields){.imsi = IMSI_OP,
-	                                       .class_name = "citizen",
-	                                       .status = "active",
-	                                       .k = SET1_K,
-	                                       .op = SET1_OP,
-	                                       .amf = SET1_AMF});
+	registry_fixture_setup(&fx->rf, "auc", master_key);
+	/* Two subscribers with the set 1 keys: one given OPc, the other OP. */
+	struct hlr_subscr_fields f = {.imsi = IMSI_OPC,
+	                              .class_name = "citizen",
+	                              .status = "active",
+	                              .k = SET1_K,
+	                              .opc = SET1_OPC,
+	                              .amf = SET1_AMF};
+	create(fx, &f);
+	f.imsi = IMSI_OP;
+	f.opc = NULL;
+	f.op = SET1_OP;
+	create(fx, &f);
 	*state = fx;
 	return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 static int teardown(void **state)
 {
 	struct fixture *fx = *state;
-	close_all(fx);
-	assert_int_equal(nftw(fx->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+	registry_fixture_teardown(&fx->rf);
 	free(fx);
 	return 0;
 }
@@ -152,21 +98,21 @@ static uint64_t imsi_of(const char *s)
 static uint64_t sqn_mem(struct fixture *fx, const char *imsi)
 {
 	struct hlr_subscr r;
-	assert_int_equal(hlr_subscr_get_by_imsi(fx->reg, imsi_of(imsi), &r), 0);
+	assert_int_equal(hlr_subscr_get_by_imsi(fx->rf.reg, imsi_of(imsi), &r), 0);
 	return r.sqn;
 }
 
 static uint64_t sqn_stored(struct fixture *fx, const char *imsi)
 {
 	struct store_stmt *s;
-	store_lock(fx->st);
-	assert_int_equal(store_prepare(fx->st, "SELECT sqn FROM subscriber WHERE imsi = $1", &s),
+	store_lock(fx->rf.st);
+	assert_int_equal(store_prepare(fx->rf.st, "SELECT sqn FROM subscriber WHERE imsi = $1", &s),
 	                 0);
 	assert_int_equal(store_bind_text(s, 1, imsi), 0);
 	assert_int_equal(store_step(s), STORE_ROW);
 	uint64_t v = (uint64_t)store_col_int64(s, 0);
 	store_reset(s);
-	store_unlock(fx->st);
+	store_unlock(fx->rf.st);
 	return v;
 }
 
@@ -193,7 +139,7 @@ static void test_vectors_and_sqn(void **state)
 	uint64_t imsi = imsi_of(IMSI_OPC);
 
 	assert_int_equal(sqn_mem(fx, IMSI_OPC), 0);
-	assert_int_equal(hlr_auc_gen_vectors(fx->reg, imsi, 3, 1, NULL, NULL, v), 3);
+	assert_int_equal(hlr_auc_gen_vectors(fx->rf.reg, imsi, 3, 1, NULL, NULL, v), 3);
 	/* IND 1 in a 5-bit IND field from SQN 0: SEQ 1, 2, 3 -> 33, 65, 97. */
 	assert_int_equal(aka_sqn_next(0, 5, 1), 33);
 	assert_vector(&fx->keys, &v[0], 33);
@@ -206,17 +152,18 @@ static void test_vectors_and_sqn(void **state)
 	assert_int_equal(sqn_stored(fx, IMSI_OPC), 97);
 
 	/* Another IND slot: the SEQ still goes up, the IND is replaced. */
-	assert_int_equal(hlr_auc_gen_vectors(fx->reg, imsi, 1, 7, NULL, NULL, v), 1);
+	assert_int_equal(hlr_auc_gen_vectors(fx->rf.reg, imsi, 1, 7, NULL, NULL, v), 1);
 	assert_vector(&fx->keys, &v[0], aka_sqn_next(97, 5, 7));
 	assert_int_equal(v[0].sqn, 128 + 7);
 	/* IND is taken modulo 2^ind_bitlen. */
-	assert_int_equal(hlr_auc_gen_vectors(fx->reg, imsi, 1, 32 + 7, NULL, NULL, v), 1);
+	assert_int_equal(hlr_auc_gen_vectors(fx->rf.reg, imsi, 1, 32 + 7, NULL, NULL, v), 1);
 	assert_vector(&fx->keys, &v[0], 160 + 7);
 	uint64_t last = v[0].sqn;
 
 	/* The maximum batch. */
-	assert_int_equal(hlr_auc_gen_vectors(fx->reg, imsi, HLR_AUC_MAX_VECTORS, 0, NULL, NULL, v),
-	                 HLR_AUC_MAX_VECTORS);
+	assert_int_equal(
+	    hlr_auc_gen_vectors(fx->rf.reg, imsi, HLR_AUC_MAX_VECTORS, 0, NULL, NULL, v),
+	    HLR_AUC_MAX_VECTORS);
 	for (int i = 0; i < HLR_AUC_MAX_VECTORS; i++) {
 		last = aka_sqn_next(last, 5, 0);
 		assert_vector(&fx->keys, &v[i], last);
@@ -232,14 +179,15 @@ static void test_sqn_survives_restart(void **state)
 {
 	struct fixture *fx = *state;
 	struct aka_vector v[HLR_AUC_MAX_VECTORS];
-	assert_int_equal(hlr_auc_gen_vectors(fx->reg, imsi_of(IMSI_OPC), 2, 1, NULL, NULL, v), 2);
+	assert_int_equal(hlr_auc_gen_vectors(fx->rf.reg, imsi_of(IMSI_OPC), 2, 1, NULL, NULL, v),
+	                 2);
 	uint64_t last = v[1].sqn;
 	assert_int_equal(last, 65);
 
-	close_all(fx);
-	open_all(fx);
+	registry_fixture_reopen(&fx->rf);
 	assert_int_equal(sqn_mem(fx, IMSI_OPC), last);
-	assert_int_equal(hlr_auc_gen_vectors(fx->reg, imsi_of(IMSI_OPC), 1, 1, NULL, NULL, v), 1);
+	assert_int_equal(hlr_auc_gen_vectors(fx->rf.reg, imsi_of(IMSI_OPC), 1, 1, NULL, NULL, v),
+	                 1);
 	assert_vector(&fx->keys, &v[0], aka_sqn_next(last, 5, 1));
 	assert_int_equal(v[0].sqn, 97);
 }
@@ -249,13 +197,13 @@ static void test_resync(void **state)
 	struct fixture *fx = *state;
 	struct aka_vector v[HLR_AUC_MAX_VECTORS];
 	uint64_t imsi = imsi_of(IMSI_OPC);
-	assert_int_equal(hlr_auc_gen_vectors(fx->reg, imsi, 1, 1, NULL, NULL, v), 1);
+	assert_int_equal(hlr_auc_gen_vectors(fx->rf.reg, imsi, 1, 1, NULL, NULL, v), 1);
 
 	/* The USIM rejects the challenge: it has seen SQN 0x12345 + IND 3 already. */
 	uint64_t sqn_ms = (UINT64_C(0x12345) << 5) | 3;
 	uint8_t auts[AKA_AUTS_LEN];
 	assert_int_equal(aka_auts_gen(&fx->keys, v[0].rand, sqn_ms, auts), 0);
-	assert_int_equal(hlr_auc_gen_vectors(fx->reg, imsi, 2, 1, auts, v[0].rand, v), 2);
+	assert_int_equal(hlr_auc_gen_vectors(fx->rf.reg, imsi, 2, 1, auts, v[0].rand, v), 2);
 	uint64_t first = aka_sqn_next(sqn_ms, 5, 1);
 	assert_vector(&fx->keys, &v[0], first);
 	assert_vector(&fx->keys, &v[1], aka_sqn_next(first, 5, 1));
@@ -266,7 +214,7 @@ static void test_resync(void **state)
 	 * continues past it. */
 	assert_int_equal(aka_auts_gen(&fx->keys, v[1].rand, v[1].sqn, auts), 0);
 	uint64_t prev = v[1].sqn;
-	assert_int_equal(hlr_auc_gen_vectors(fx->reg, imsi, 1, 2, auts, v[1].rand, v), 1);
+	assert_int_equal(hlr_auc_gen_vectors(fx->rf.reg, imsi, 1, 2, auts, v[1].rand, v), 1);
 	assert_vector(&fx->keys, &v[0], aka_sqn_next(prev, 5, 2));
 }
 
@@ -275,7 +223,7 @@ static void test_resync_corrupt_auts(void **state)
 	struct fixture *fx = *state;
 	struct aka_vector v[HLR_AUC_MAX_VECTORS];
 	uint64_t imsi = imsi_of(IMSI_OPC);
-	assert_int_equal(hlr_auc_gen_vectors(fx->reg, imsi, 2, 1, NULL, NULL, v), 2);
+	assert_int_equal(hlr_auc_gen_vectors(fx->rf.reg, imsi, 2, 1, NULL, NULL, v), 2);
 	uint64_t before = sqn_mem(fx, IMSI_OPC);
 	assert_int_equal(before, 65);
 
@@ -293,7 +241,7 @@ static void test_resync_corrupt_auts(void **state)
 			bad[2] ^= 0x80;
 		else
 			bad_rand[0] ^= 0x01;
-		assert_int_equal(hlr_auc_gen_vectors(fx->reg, imsi, 1, 1, bad, bad_rand, v),
+		assert_int_equal(hlr_auc_gen_vectors(fx->rf.reg, imsi, 1, 1, bad, bad_rand, v),
 		                 -EACCES);
 		assert_int_equal(sqn_mem(fx, IMSI_OPC), before);
 		assert_int_equal(sqn_stored(fx, IMSI_OPC), before);
@@ -302,12 +250,12 @@ static void test_resync_corrupt_auts(void **state)
 	struct aka_keys other = fx->keys;
 	other.k[0] ^= 0xff;
 	assert_int_equal(aka_auts_gen(&other, rand, 1000 << 5, auts), 0);
-	assert_int_equal(hlr_auc_gen_vectors(fx->reg, imsi, 1, 1, auts, rand, v), -EACCES);
+	assert_int_equal(hlr_auc_gen_vectors(fx->rf.reg, imsi, 1, 1, auts, rand, v), -EACCES);
 	assert_int_equal(sqn_stored(fx, IMSI_OPC), before);
 
 	/* The good AUTS still works afterwards. */
 	assert_int_equal(aka_auts_gen(&fx->keys, rand, 1000 << 5, auts), 0);
-	assert_int_equal(hlr_auc_gen_vectors(fx->reg, imsi, 1, 1, auts, rand, v), 1);
+	assert_int_equal(hlr_auc_gen_vectors(fx->rf.reg, imsi, 1, 1, auts, rand, v), 1);
 	assert_vector(&fx->keys, &v[0], aka_sqn_next(1000 << 5, 5, 1));
 }
 
@@ -317,16 +265,18 @@ static void test_refusals(void **state)
 	struct aka_vector v[HLR_AUC_MAX_VECTORS + 1];
 	uint64_t imsi = imsi_of(IMSI_OPC);
 	assert_int_equal(
-	    hlr_auc_gen_vectors(fx->reg, imsi_of("467050000000009"), 1, 0, NULL, NULL, v), -ENOENT);
-	assert_int_equal(hlr_auc_gen_vectors(fx->reg, imsi, 0, 0, NULL, NULL, v), -EINVAL);
+	    hlr_auc_gen_vectors(fx->rf.reg, imsi_of("467050000000009"), 1, 0, NULL, NULL, v),
+	    -ENOENT);
+	assert_int_equal(hlr_auc_gen_vectors(fx->rf.reg, imsi, 0, 0, NULL, NULL, v), -EINVAL);
 	assert_int_equal(
-	    hlr_auc_gen_vectors(fx->reg, imsi, HLR_AUC_MAX_VECTORS + 1, 0, NULL, NULL, v), -EINVAL);
+	    hlr_auc_gen_vectors(fx->rf.reg, imsi, HLR_AUC_MAX_VECTORS + 1, 0, NULL, NULL, v),
+	    -EINVAL);
 	assert_int_equal(sqn_mem(fx, IMSI_OPC), 0);
 	assert_int_equal(sqn_stored(fx, IMSI_OPC), 0);
 
 	/* After a delete, the subscriber is unknown to the AuC too. */
-	assert_int_equal(hlr_subscr_delete(fx->reg, imsi_of(IMSI_OP)), 0);
-	assert_int_equal(hlr_auc_gen_vectors(fx->reg, imsi_of(IMSI_OP), 1, 0, NULL, NULL, v),
+	assert_int_equal(hlr_subscr_delete(fx->rf.reg, imsi_of(IMSI_OP)), 0);
+	assert_int_equal(hlr_auc_gen_vectors(fx->rf.reg, imsi_of(IMSI_OP), 1, 0, NULL, NULL, v),
 	                 -ENOENT);
 }
 
@@ -334,12 +284,11 @@ static void test_wrong_master_key(void **state)
 {
 	struct fixture *fx = *state;
 	struct aka_vector v[HLR_AUC_MAX_VECTORS];
-	hlr_registry_close(fx->reg);
 	uint8_t other[32];
-	memcpy(other, fx->master_key, 32);
+	memcpy(other, fx->rf.master_key, 32);
 	other[0] ^= 0x80;
-	assert_int_equal(hlr_registry_open(fx->st, &fx->profile, other, &fx->reg), 0);
-	assert_int_equal(hlr_auc_gen_vectors(fx->reg, imsi_of(IMSI_OPC), 1, 0, NULL, NULL, v),
+	registry_fixture_reopen_registry(&fx->rf, other);
+	assert_int_equal(hlr_auc_gen_vectors(fx->rf.reg, imsi_of(IMSI_OPC), 1, 0, NULL, NULL, v),
 	                 -EBADMSG);
 	assert_int_equal(sqn_mem(fx, IMSI_OPC), 0);
 	assert_int_equal(sqn_stored(fx, IMSI_OPC), 0);
@@ -356,8 +305,9 @@ static void test_op_equals_opc(void **state)
 	assert_memory_equal(opc, fx->keys.opc, 16); /* TS 35.208 set 1: OP gives this OPc */
 
 	/* The OP subscriber's vectors check out against OPc... */
-	assert_int_equal(hlr_auc_gen_vectors(fx->reg, imsi_of(IMSI_OP), 3, 1, NULL, NULL, v), 3);
-	assert_int_equal(hlr_auc_gen_vectors(fx->reg, imsi_of(IMSI_OPC), 3, 1, NULL, NULL, w), 3);
+	assert_int_equal(hlr_auc_gen_vectors(fx->rf.reg, imsi_of(IMSI_OP), 3, 1, NULL, NULL, v), 3);
+	assert_int_equal(hlr_auc_gen_vectors(fx->rf.reg, imsi_of(IMSI_OPC), 3, 1, NULL, NULL, w),
+	                 3);
 	for (int i = 0; i < 3; i++) {
 		assert_vector(&fx->keys, &v[i], aka_sqn_next(32 * (uint64_t)i, 5, 1));
 		assert_vector(&fx->keys, &w[i], v[i].sqn);
@@ -365,8 +315,8 @@ static void test_op_equals_opc(void **state)
 	/* ...and a resync from the OP subscriber's USIM verifies. */
 	uint8_t auts[AKA_AUTS_LEN];
 	assert_int_equal(aka_auts_gen(&fx->keys, v[2].rand, 5000, auts), 0);
-	assert_int_equal(hlr_auc_gen_vectors(fx->reg, imsi_of(IMSI_OP), 1, 1, auts, v[2].rand, v),
-	                 1);
+	assert_int_equal(
+	    hlr_auc_gen_vectors(fx->rf.reg, imsi_of(IMSI_OP), 1, 1, auts, v[2].rand, v), 1);
 	assert_vector(&fx->keys, &v[0], aka_sqn_next(5000, 5, 1));
 }
 
@@ -386,7 +336,7 @@ static void test_ind_bitlen_per_subscriber(void **state)
 	keys.amf[1] = 0x00;
 	/* No IND bits: the SQN simply counts up from the imported last SQN. */
 	assert_int_equal(
-	    hlr_auc_gen_vectors(fx->reg, imsi_of("467050000000003"), 3, 9, NULL, NULL, v), 3);
+	    hlr_auc_gen_vectors(fx->rf.reg, imsi_of("467050000000003"), 3, 9, NULL, NULL, v), 3);
 	assert_vector(&keys, &v[0], 1001);
 	assert_vector(&keys, &v[1], 1002);
 	assert_vector(&keys, &v[2], 1003);
@@ -412,7 +362,7 @@ static void *worker_run(void *arg)
 	struct worker *w = arg;
 	for (int i = 0; i < CALLS; i++) {
 		struct aka_vector v[2];
-		if (hlr_auc_gen_vectors(w->fx->reg, w->imsi, 2, w->ind, NULL, NULL, v) != 2) {
+		if (hlr_auc_gen_vectors(w->fx->rf.reg, w->imsi, 2, w->ind, NULL, NULL, v) != 2) {
 			w->failures++;
 			continue;
 		}

@@ -5,7 +5,6 @@
  * all-or-nothing CSV import with its line and column in every error.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +23,7 @@
 #include "hlr/registry.h"
 #include "hlr/subscr.h"
 #include "hlr/subscr_input.h"
+#include "registry_fixture.h"
 #include "store/store.h"
 
 /* Distinctive keys, so that a leak of either is easy to spot. */
@@ -31,94 +31,23 @@
 #define OPC1 "cd63cb71954a9f4e48a5994e37a02baf"
 #define OP1  "cdc202d5123e20f62b6d676ac72cb318"
 
-struct fixture {
-	char dir[64];
-	char db[128];
-	struct store *st;
-	struct hlr_profile profile;
-	uint8_t master_key[32];
-	struct hlr_registry *reg;
-};
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	char path[256];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	assert_true(fputs(text, f) >= 0);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void open_all(struct fixture *fx)
-{
-	char err[256] = "";
-	assert_int_equal(store_open(fx->db, NULL, &fx->st, err, sizeof(err)), 0);
-	assert_int_equal(store_migrate(fx->st, 0), 0);
-	if (!hlr_profile_installed(fx->st)) {
-		if (hlr_profile_install(fx->st, fx->dir, err, sizeof(err)) != 0)
-			fail_msg("profile install: %s", err);
-	}
-	assert_int_equal(hlr_profile_load(fx->st, &fx->profile), 0);
-	assert_int_equal(hlr_registry_open(fx->st, &fx->profile, fx->master_key, &fx->reg), 0);
-}
-
-static void close_all(struct fixture *fx)
-{
-	hlr_registry_close(fx->reg);
-	fx->reg = NULL;
-	hlr_profile_free(&fx->profile);
-	store_close(fx->st);
-	fx->st = NULL;
-}
-
 static int setup(void **state)
 {
-	struct fixture *fx = calloc(1, sizeof(*fx));
+	struct registry_fixture *fx = calloc(1, sizeof(*fx));
 	assert_non_null(fx);
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/koryo-test-registry.XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	snprintf(fx->db, sizeof(fx->db), "%s/koryo.db", fx->dir);
-	write_file(fx->dir, "profile.conf",
-	           "# test operator\n"
-	           "name = Testlink\n"
-	           "operator = Test Operator\n"
-	           "mcc = 467\n"
-	           "mnc = 05\n"
-	           "country_code = 850\n"
-	           "national_prefix = 0\n"
-	           "international_prefix = 00\n");
-	write_file(fx->dir, "classes.csv",
-	           "name,description\n"
-	           "citizen,\"Citizen: domestic only\"\n"
-	           "foreigner,Foreign visitor\n"
-	           "official,\"Official, capped\"\n");
-	write_file(fx->dir, "cities.csv",
-	           "name,province,population,kind\n"
-	           "Pyongyang,Pyongyang,2000000,capital\n"
-	           "Hamhung,South Hamgyong,768551,main\n"
-	           "Kaesong,North Hwanghae,308440,small\n");
+	uint8_t master_key[32];
 	for (int i = 0; i < 32; i++)
-		fx->master_key[i] = (uint8_t)(0xa0 + i);
-	open_all(fx);
+		master_key[i] = (uint8_t)(0xa0 + i);
+	registry_fixture_setup(fx, "registry", master_key);
 	*state = fx;
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
-	struct fixture *fx = *state;
-	close_all(fx);
+	struct registry_fixture *fx = *state;
 	clock_set_offset(0);
-	assert_int_equal(nftw(fx->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+	registry_fixture_teardown(fx);
 	free(fx);
 	return 0;
 }
@@ -146,8 +75,18 @@ static struct hlr_iccid iccid_of(const char *s)
 	return v;
 }
 
+/* Asserts that msisdn finds the subscriber with this IMSI. */
+static void assert_msisdn_finds(struct registry_fixture *fx, const char *msisdn, uint64_t imsi)
+{
+	struct hlr_subscr r;
+	int rc = hlr_subscr_get_by_msisdn(fx->reg, msisdn_of(msisdn), &r);
+	if (rc != 0 || r.imsi != imsi)
+		fail_msg("msisdn %s: rc %d, imsi %" PRIu64 "; want rc 0, imsi %" PRIu64, msisdn, rc,
+		         rc == 0 ? r.imsi : 0, imsi);
+}
+
 /* Parses and creates; returns the first error, err naming the field. */
-static int create(struct fixture *fx, const struct hlr_subscr_fields *f,
+static int create(struct registry_fixture *fx, const struct hlr_subscr_fields *f,
                   struct hlr_subscr_info *out, struct hlr_field_error *err)
 {
 	struct hlr_subscr_new in;
@@ -158,12 +97,19 @@ static int create(struct fixture *fx, const struct hlr_subscr_fields *f,
 	return hlr_subscr_create(fx->reg, &in, out, err);
 }
 
-static void create_ok(struct fixture *fx, const struct hlr_subscr_fields *f)
+/* Creates, failing the test on any error; out may be NULL. */
+static void create_ok_info(struct registry_fixture *fx, const struct hlr_subscr_fields *f,
+                           struct hlr_subscr_info *out)
 {
 	struct hlr_field_error err;
-	int rc = create(fx, f, NULL, &err);
+	int rc = create(fx, f, out, &err);
 	if (rc != 0)
 		fail_msg("create %s: %d: %s: %s", f->imsi, rc, err.field, err.msg);
+}
+
+static void create_ok(struct registry_fixture *fx, const struct hlr_subscr_fields *f)
+{
+	create_ok_info(fx, f, NULL);
 }
 
 /* A minimal valid subscriber with this IMSI. */
@@ -173,27 +119,53 @@ static struct hlr_subscr_fields minimal(const char *imsi)
 	    .imsi = imsi, .class_name = "citizen", .k = K1, .opc = OPC1};
 }
 
-static void create_min(struct fixture *fx, const char *imsi)
+/* The same with an MSISDN and an ICCID (either may be NULL). */
+static struct hlr_subscr_fields with_numbers(const char *imsi, const char *msisdn,
+                                             const char *iccid)
+{
+	struct hlr_subscr_fields f = minimal(imsi);
+	f.msisdn = msisdn;
+	f.iccid = iccid;
+	return f;
+}
+
+static void create_min(struct registry_fixture *fx, const char *imsi)
 {
 	struct hlr_subscr_fields f = minimal(imsi);
 	create_ok(fx, &f);
 }
 
-static int class_id(struct fixture *fx, const char *name)
+/* Creates a minimal subscriber and returns what the registry answered. */
+static struct hlr_subscr_info create_min_info(struct registry_fixture *fx, const char *imsi)
+{
+	struct hlr_subscr_fields f = minimal(imsi);
+	struct hlr_subscr_info info;
+	create_ok_info(fx, &f, &info);
+	return info;
+}
+
+static void create_numbered(struct registry_fixture *fx, const char *imsi, const char *msisdn,
+                            const char *iccid)
+{
+	struct hlr_subscr_fields f = with_numbers(imsi, msisdn, iccid);
+	create_ok(fx, &f);
+}
+
+static int class_id(struct registry_fixture *fx, const char *name)
 {
 	int id = hlr_profile_class_find(&fx->profile, name);
 	assert_true(id >= 0);
 	return id;
 }
 
-static unsigned city_id(struct fixture *fx, const char *name)
+static unsigned city_id(struct registry_fixture *fx, const char *name)
 {
 	unsigned id = hlr_profile_city_find(&fx->profile, name);
 	assert_true(id > 0);
 	return id;
 }
 
-static int64_t store_count(struct fixture *fx, const char *where)
+static int64_t store_count(struct registry_fixture *fx, const char *where)
 {
 	char sql[256];
 	struct store_stmt *s;
@@ -227,7 +199,7 @@ static void assert_same_rec(const struct hlr_subscr *a, const struct hlr_subscr 
 
 static void test_create_and_lookup(void **state)
 {
-	struct fixture *fx = *state;
+	struct registry_fixture *fx = *state;
 	struct hlr_subscr_fields f = {
 	    .imsi = "467050000000001",
 	    .msisdn = "+8501912000001",
@@ -309,8 +281,7 @@ static void test_create_and_lookup(void **state)
 	assert_int_equal(hlr_subscr_info_get(fx->reg, imsi_of("467050000000002"), &full), -ENOENT);
 
 	/* Defaults: pending, no MSISDN, AMF 0000, SQN 0, the default IND bit length. */
-	struct hlr_subscr_fields m = minimal("46705000000003");
-	assert_int_equal(create(fx, &m, &info, &err), 0);
+	info = create_min_info(fx, "46705000000003");
 	assert_int_equal(info.rec.status, HLR_STATUS_PENDING);
 	assert_int_equal(info.activated_at, 0);
 	assert_int_equal(info.rec.msisdn, 0);
@@ -324,33 +295,21 @@ static void test_create_and_lookup(void **state)
 
 static void test_duplicates(void **state)
 {
-	struct fixture *fx = *state;
-	struct hlr_subscr_fields f = minimal("467050000000001");
-	f.msisdn = "8501912000001";
-	f.iccid = "8985005000000000011";
-	create_ok(fx, &f);
+	struct registry_fixture *fx = *state;
+	create_numbered(fx, "467050000000001", "8501912000001", "8985005000000000011");
 
-	struct {
-		struct hlr_subscr_fields f;
-		const char *field;
+	static const struct {
+		const char *imsi, *msisdn, *iccid, *field;
 	} cases[] = {
-	    {{.imsi = "467050000000001", .class_name = "citizen", .k = K1, .opc = OPC1}, "imsi"},
-	    {{.imsi = "467050000000002",
-	      .msisdn = "+8501912000001",
-	      .class_name = "citizen",
-	      .k = K1,
-	      .opc = OPC1},
-	     "msisdn"},
-	    {{.imsi = "467050000000003",
-	      .iccid = "8985005000000000011",
-	      .class_name = "citizen",
-	      .k = K1,
-	      .opc = OPC1},
-	     "iccid"},
+	    {"467050000000001", NULL, NULL, "imsi"},
+	    {"467050000000002", "+8501912000001", NULL, "msisdn"},
+	    {"467050000000003", NULL, "8985005000000000011", "iccid"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct hlr_field_error err;
-		assert_int_equal(create(fx, &cases[i].f, NULL, &err), -EEXIST);
+		struct hlr_subscr_fields f =
+		    with_numbers(cases[i].imsi, cases[i].msisdn, cases[i].iccid);
+		assert_int_equal(create(fx, &f, NULL, &err), -EEXIST);
 		assert_string_equal(err.field, cases[i].field);
 		assert_int_equal(hlr_registry_count(fx->reg), 1);
 		assert_int_equal(store_count(fx, NULL), 1);
@@ -360,124 +319,60 @@ static void test_duplicates(void **state)
 	assert_int_equal(hlr_subscr_get_by_imsi(fx->reg, imsi_of("467050000000003"), &r), -ENOENT);
 }
 
+/* Where a member of struct hlr_subscr_fields lies, for tables that change one. */
+#define FIELD(m) offsetof(struct hlr_subscr_fields, m)
+
+static const char **field_at(struct hlr_subscr_fields *f, size_t offset)
+{
+	return (const char **)((char *)f + offset);
+}
+
 static void test_validation_names_field(void **state)
 {
-	struct fixture *fx = *state;
-	struct {
-		struct hlr_subscr_fields f;
+	struct registry_fixture *fx = *state;
+	/* Each case is minimal("467050000000001") with one field set to value (NULL:
+	 * left out), and the refusal it must get. */
+	static const struct {
+		size_t member;
+		const char *value;
 		const char *field, *msg;
 	} cases[] = {
-	    {{.class_name = "citizen", .k = K1, .opc = OPC1}, "imsi", "is required"},
-	    {{.imsi = "4670500000001", .class_name = "citizen", .k = K1, .opc = OPC1},
-	     "imsi",
-	     "must be 14 or 15 digits"},
-	    {{.imsi = "4670500000000012", .class_name = "citizen", .k = K1, .opc = OPC1},
-	     "imsi",
-	     "must be 14 or 15 digits"},
-	    {{.imsi = "46705000000001x", .class_name = "citizen", .k = K1, .opc = OPC1},
-	     "imsi",
-	     "must be 14 or 15 digits"},
-	    {{.imsi = "467060000000001", .class_name = "citizen", .k = K1, .opc = OPC1},
-	     "imsi",
-	     "must start with the network's MCC+MNC 46705"},
-	    {{.imsi = "310050000000001", .class_name = "citizen", .k = K1, .opc = OPC1},
-	     "imsi",
-	     "must start with the network's MCC+MNC 46705"},
-	    {{.imsi = "467050000000001", .class_name = "citizen", .opc = OPC1}, "k", "is required"},
-	    {{.imsi = "467050000000001",
-	      .class_name = "citizen",
-	      .k = "465b5ce8b199b49faa5f0a2ee238a6bz",
-	      .opc = OPC1},
-	     "k",
-	     "must be 32 hex digits"},
-	    {{.imsi = "467050000000001",
-	      .class_name = "citizen",
-	      .k = "465b5ce8b199b49faa5f0a2ee238a6",
-	      .opc = OPC1},
-	     "k",
-	     "must be 32 hex digits"},
-	    {{.imsi = "467050000000001", .class_name = "citizen", .k = K1, .op = OP1, .opc = OPC1},
-	     "opc",
-	     "exactly one of op and opc is required"},
-	    {{.imsi = "467050000000001", .class_name = "citizen", .k = K1},
-	     "op",
-	     "exactly one of op and opc is required"},
-	    {{.imsi = "467050000000001", .class_name = "citizen", .k = K1, .opc = "cd63"},
-	     "opc",
-	     "must be 32 hex digits"},
-	    {{.imsi = "467050000000001", .class_name = "tourist", .k = K1, .opc = OPC1},
-	     "class",
-	     "must be one of: citizen, foreigner, official"},
-	    {{.imsi = "467050000000001", .k = K1, .opc = OPC1}, "class", "is required"},
-	    {{.imsi = "467050000000001",
-	      .class_name = "citizen",
-	      .city = "Atlantis",
-	      .k = K1,
-	      .opc = OPC1},
-	     "city",
-	     "unknown city 'Atlantis'"},
-	    {{.imsi = "467050000000001",
-	      .class_name = "citizen",
-	      .nationality = "KP",
-	      .k = K1,
-	      .opc = OPC1},
-	     "nationality",
+	    {FIELD(imsi), NULL, "imsi", "is required"},
+	    {FIELD(imsi), "4670500000001", "imsi", "must be 14 or 15 digits"},
+	    {FIELD(imsi), "4670500000000012", "imsi", "must be 14 or 15 digits"},
+	    {FIELD(imsi), "46705000000001x", "imsi", "must be 14 or 15 digits"},
+	    {FIELD(imsi), "467060000000001", "imsi", "must start with the network's MCC+MNC 46705"},
+	    {FIELD(imsi), "310050000000001", "imsi", "must start with the network's MCC+MNC 46705"},
+	    {FIELD(k), NULL, "k", "is required"},
+	    {FIELD(k), "465b5ce8b199b49faa5f0a2ee238a6bz", "k", "must be 32 hex digits"},
+	    {FIELD(k), "465b5ce8b199b49faa5f0a2ee238a6", "k", "must be 32 hex digits"},
+	    {FIELD(op), OP1, "opc", "exactly one of op and opc is required"},
+	    {FIELD(opc), NULL, "op", "exactly one of op and opc is required"},
+	    {FIELD(opc), "cd63", "opc", "must be 32 hex digits"},
+	    {FIELD(class_name), "tourist", "class", "must be one of: citizen, foreigner, official"},
+	    {FIELD(class_name), NULL, "class", "is required"},
+	    {FIELD(city), "Atlantis", "city", "unknown city 'Atlantis'"},
+	    {FIELD(nationality), "KP", "nationality",
 	     "must be an ISO 3166 alpha-3 code such as PRK"},
-	    {{.imsi = "467050000000001",
-	      .class_name = "citizen",
-	      .nationality = "prk",
-	      .k = K1,
-	      .opc = OPC1},
-	     "nationality",
+	    {FIELD(nationality), "prk", "nationality",
 	     "must be an ISO 3166 alpha-3 code such as PRK"},
-	    {{.imsi = "467050000000001",
-	      .class_name = "citizen",
-	      .status = "asleep",
-	      .k = K1,
-	      .opc = OPC1},
-	     "status",
+	    {FIELD(status), "asleep", "status",
 	     "must be one of: pending, active, suspended, terminated"},
-	    {{.imsi = "467050000000001",
-	      .msisdn = "0191",
-	      .class_name = "citizen",
-	      .k = K1,
-	      .opc = OPC1},
-	     "msisdn",
+	    {FIELD(msisdn), "0191", "msisdn",
 	     "must be an E.164 number: 5 to 15 digits, optional leading +"},
-	    {{.imsi = "467050000000001",
-	      .iccid = "89850",
-	      .class_name = "citizen",
-	      .k = K1,
-	      .opc = OPC1},
-	     "iccid",
-	     "must be 18 to 22 digits"},
-	    {{.imsi = "467050000000001",
-	      .class_name = "citizen",
-	      .k = K1,
-	      .opc = OPC1,
-	      .amf = "b9"},
-	     "amf",
-	     "must be 4 hex digits"},
-	    {{.imsi = "467050000000001",
-	      .class_name = "citizen",
-	      .k = K1,
-	      .opc = OPC1,
-	      .sqn = "281474976710656"}, /* 2^48 */
-	     "sqn",
+	    {FIELD(iccid), "89850", "iccid", "must be 18 to 22 digits"},
+	    {FIELD(amf), "b9", "amf", "must be 4 hex digits"},
+	    {FIELD(sqn), "281474976710656" /* 2^48 */, "sqn",
 	     "must be an integer from 0 to 2^48-1"},
-	    {{.imsi = "467050000000001",
-	      .class_name = "citizen",
-	      .k = K1,
-	      .opc = OPC1,
-	      .ind_bitlen = "11"},
-	     "ind_bitlen",
-	     "must be an integer from 0 to 10"},
+	    {FIELD(ind_bitlen), "11", "ind_bitlen", "must be an integer from 0 to 10"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct hlr_subscr_fields f = minimal("467050000000001");
+		*field_at(&f, cases[i].member) = cases[i].value;
 		struct hlr_subscr_new in;
 		struct hlr_field_error err;
 		memset(&err, 0, sizeof(err));
-		int rc = hlr_subscr_input_parse(&fx->profile, &cases[i].f, 5, &in, &err);
+		int rc = hlr_subscr_input_parse(&fx->profile, &f, 5, &in, &err);
 		if (rc != -EINVAL || strcmp(err.field, cases[i].field) != 0 ||
 		    strcmp(err.msg, cases[i].msg) != 0)
 			fail_msg("case %zu: rc %d, field '%s', msg '%s'; want field '%s', msg '%s'",
@@ -491,13 +386,9 @@ static void test_validation_names_field(void **state)
 
 static void test_update(void **state)
 {
-	struct fixture *fx = *state;
-	struct hlr_subscr_fields f = minimal("467050000000001");
-	f.msisdn = "8501912000001";
-	create_ok(fx, &f);
-	f = minimal("467050000000002");
-	f.msisdn = "8501912000002";
-	create_ok(fx, &f);
+	struct registry_fixture *fx = *state;
+	create_numbered(fx, "467050000000001", "8501912000001", NULL);
+	create_numbered(fx, "467050000000002", "8501912000002", NULL);
 	uint64_t imsi = imsi_of("467050000000001");
 	struct hlr_subscr_info info;
 	struct hlr_field_error err;
@@ -541,23 +432,19 @@ static void test_update(void **state)
 	assert_int_equal(hlr_subscr_update(fx->reg, imsi, &chg, &info, &err), 0);
 	assert_int_equal(hlr_subscr_get_by_msisdn(fx->reg, msisdn_of("8501912000001"), &r),
 	                 -ENOENT);
-	assert_int_equal(hlr_subscr_get_by_msisdn(fx->reg, msisdn_of("8501912000099"), &r), 0);
-	assert_int_equal(r.imsi, imsi);
+	assert_msisdn_finds(fx, "8501912000099", imsi);
 	/* The freed number can go to someone else. */
 	chg.msisdn = msisdn_of("8501912000001");
 	assert_int_equal(hlr_subscr_update(fx->reg, imsi_of("467050000000002"), &chg, &info, &err),
 	                 0);
-	assert_int_equal(hlr_subscr_get_by_msisdn(fx->reg, msisdn_of("8501912000001"), &r), 0);
-	assert_int_equal(r.imsi, imsi_of("467050000000002"));
+	assert_msisdn_finds(fx, "8501912000001", imsi_of("467050000000002"));
 
 	/* A number in use is refused, naming the field, and nothing changes. */
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(hlr_subscr_update(fx->reg, imsi, &chg, &info, &err), -EEXIST);
 	assert_string_equal(err.field, "msisdn");
-	assert_int_equal(hlr_subscr_get_by_msisdn(fx->reg, msisdn_of("8501912000099"), &r), 0);
-	assert_int_equal(r.imsi, imsi);
-	assert_int_equal(hlr_subscr_get_by_msisdn(fx->reg, msisdn_of("8501912000001"), &r), 0);
-	assert_int_equal(r.imsi, imsi_of("467050000000002"));
+	assert_msisdn_finds(fx, "8501912000099", imsi);
+	assert_msisdn_finds(fx, "8501912000001", imsi_of("467050000000002"));
 	assert_int_equal(store_count(fx, "msisdn = '8501912000099' AND imsi = '467050000000001'"),
 	                 1);
 
@@ -588,16 +475,11 @@ static void test_update(void **state)
 
 static void test_delete(void **state)
 {
-	struct fixture *fx = *state;
-	struct hlr_subscr_fields f = minimal("467050000000001");
-	f.msisdn = "8501912000001";
-	f.iccid = "8985005000000000011";
+	struct registry_fixture *fx = *state;
+	struct hlr_subscr_fields f =
+	    with_numbers("467050000000001", "8501912000001", "8985005000000000011");
 	create_ok(fx, &f);
-	create_ok(fx, &(struct hlr_subscr_fields){.imsi = "467050000000002",
-	                                          .msisdn = "8501912000002",
-	                                          .class_name = "citizen",
-	                                          .k = K1,
-	                                          .opc = OPC1});
+	create_numbered(fx, "467050000000002", "8501912000002", NULL);
 	uint64_t imsi = imsi_of("467050000000001");
 	struct hlr_subscr r;
 	struct hlr_iccid iccid = iccid_of("8985005000000000011");
@@ -611,8 +493,7 @@ static void test_delete(void **state)
 	assert_int_equal(hlr_subscr_get_by_iccid(fx->reg, &iccid, &r), -ENOENT);
 	assert_int_equal(hlr_subscr_delete(fx->reg, imsi), -ENOENT);
 	/* The other subscriber is untouched. */
-	assert_int_equal(hlr_subscr_get_by_msisdn(fx->reg, msisdn_of("8501912000002"), &r), 0);
-	assert_int_equal(r.imsi, imsi_of("467050000000002"));
+	assert_msisdn_finds(fx, "8501912000002", imsi_of("467050000000002"));
 
 	/* The IMSI, MSISDN and ICCID are free again. */
 	create_ok(fx, &f);
@@ -623,8 +504,7 @@ static void test_delete(void **state)
 
 	/* And after a restart the deleted record does not come back. */
 	assert_int_equal(hlr_subscr_delete(fx->reg, imsi_of("467050000000002")), 0);
-	close_all(fx);
-	open_all(fx);
+	registry_fixture_reopen(fx);
 	assert_int_equal(hlr_registry_count(fx->reg), 1);
 	assert_int_equal(hlr_subscr_get_by_imsi(fx->reg, imsi_of("467050000000002"), &r), -ENOENT);
 	assert_int_equal(hlr_subscr_get_by_imsi(fx->reg, imsi, &r), 0);
@@ -644,8 +524,8 @@ static void collect(void *ctx, const struct hlr_subscr_info *info)
 	l->imsi[l->n++] = info->rec.imsi;
 }
 
-static struct listing list(struct fixture *fx, int cls, int status, int city, uint64_t after,
-                           unsigned limit)
+static struct listing list(struct registry_fixture *fx, int cls, int status, int city,
+                           uint64_t after, unsigned limit)
 {
 	struct listing l = {.n = 0};
 	struct hlr_subscr_filter filter = {.class_id = cls, .status = status, .city_id = city};
@@ -656,7 +536,7 @@ static struct listing list(struct fixture *fx, int cls, int status, int city, ui
 
 static void test_list(void **state)
 {
-	struct fixture *fx = *state;
+	struct registry_fixture *fx = *state;
 	/* Created out of order; 14-digit IMSIs are smaller numbers than 15-digit ones
 	 * even when their text sorts after. */
 	static const struct {
@@ -730,7 +610,7 @@ static void test_list(void **state)
 
 static void test_persistence(void **state)
 {
-	struct fixture *fx = *state;
+	struct registry_fixture *fx = *state;
 	static const char *const imsis[] = {"467050000000001", "46705000000002", "467050000000003"};
 	create_ok(fx, &(struct hlr_subscr_fields){.imsi = imsis[0],
 	                                          .msisdn = "8501912000001",
@@ -771,8 +651,7 @@ static void test_persistence(void **state)
 	assert_int_equal(before[0].sqn, 0x123456789aULL);
 	assert_int_equal(before[1].sqn, 99);
 
-	close_all(fx);
-	open_all(fx);
+	registry_fixture_reopen(fx);
 
 	assert_int_equal(hlr_registry_count(fx->reg), 3);
 	for (int i = 0; i < 3; i++) {
@@ -792,8 +671,7 @@ static void test_persistence(void **state)
 		assert_int_equal(after_info.activated_at, before_info[i].activated_at);
 	}
 	struct hlr_subscr a;
-	assert_int_equal(hlr_subscr_get_by_msisdn(fx->reg, msisdn_of("8501912000001"), &a), 0);
-	assert_int_equal(a.imsi, imsi_of(imsis[0]));
+	assert_msisdn_finds(fx, "8501912000001", imsi_of(imsis[0]));
 	struct hlr_iccid iccid = iccid_of("8985005000000000000022");
 	assert_int_equal(hlr_subscr_get_by_iccid(fx->reg, &iccid, &a), 0);
 	assert_int_equal(a.imsi, imsi_of(imsis[1]));
@@ -804,17 +682,14 @@ static void test_persistence(void **state)
 	assert_int_equal(hlr_subscr_keys_open(fx->reg, &a, k, op), 0);
 	assert_int_equal(hex_decode(OP1, want, 16), 0);
 	assert_memory_equal(op, want, 16);
-	struct hlr_subscr_info info;
-	struct hlr_field_error err;
-	struct hlr_subscr_fields f = minimal("467050000000004");
-	assert_int_equal(create(fx, &f, &info, &err), 0);
+	struct hlr_subscr_info info = create_min_info(fx, "467050000000004");
 	for (int i = 0; i < 3; i++)
 		assert_int_not_equal(info.rec.id, before[i].id);
 }
 
 static void test_keys_sealed_at_rest(void **state)
 {
-	struct fixture *fx = *state;
+	struct registry_fixture *fx = *state;
 	create_min(fx, "467050000000001");
 	create_ok(fx, &(struct hlr_subscr_fields){
 	                  .imsi = "467050000000002", .class_name = "citizen", .k = K1, .op = OP1});
@@ -860,13 +735,12 @@ static void test_keys_sealed_at_rest(void **state)
 
 static void test_other_master_key(void **state)
 {
-	struct fixture *fx = *state;
+	struct registry_fixture *fx = *state;
 	create_min(fx, "467050000000001");
-	hlr_registry_close(fx->reg);
 	uint8_t other[32];
 	memcpy(other, fx->master_key, 32);
 	other[31] ^= 1;
-	assert_int_equal(hlr_registry_open(fx->st, &fx->profile, other, &fx->reg), 0);
+	registry_fixture_reopen_registry(fx, other);
 
 	struct hlr_subscr r;
 	assert_int_equal(hlr_subscr_get_by_imsi(fx->reg, imsi_of("467050000000001"), &r), 0);
@@ -874,8 +748,7 @@ static void test_other_master_key(void **state)
 	assert_int_equal(hlr_subscr_keys_open(fx->reg, &r, k, op), -EBADMSG);
 
 	/* A sealed box moved to another subscriber does not open either. */
-	hlr_registry_close(fx->reg);
-	assert_int_equal(hlr_registry_open(fx->st, &fx->profile, fx->master_key, &fx->reg), 0);
+	registry_fixture_reopen_registry(fx, fx->master_key);
 	assert_int_equal(hlr_subscr_get_by_imsi(fx->reg, imsi_of("467050000000001"), &r), 0);
 	assert_int_equal(hlr_subscr_keys_open(fx->reg, &r, k, op), 0);
 	r.imsi = imsi_of("467050000000002");
@@ -884,11 +757,11 @@ static void test_other_master_key(void **state)
 
 /* --- CSV import ------------------------------------------------------------- */
 
-static int import_text(struct fixture *fx, const char *name, const char *text, uint64_t *n,
+static int import_text(struct registry_fixture *fx, const char *name, const char *text, uint64_t *n,
                        struct hlr_import_error *err)
 {
 	char path[256];
-	write_file(fx->dir, name, text);
+	registry_fixture_write_file(fx, name, text);
 	snprintf(path, sizeof(path), "%s/%s", fx->dir, name);
 	FILE *f = fopen(path, "r");
 	assert_non_null(f);
@@ -899,8 +772,8 @@ static int import_text(struct fixture *fx, const char *name, const char *text, u
 	return rc;
 }
 
-static void assert_import_refused(struct fixture *fx, const char *text, int rc, unsigned line,
-                                  const char *column, const char *first_imsi)
+static void assert_import_refused(struct registry_fixture *fx, const char *text, int rc,
+                                  unsigned line, const char *column, const char *first_imsi)
 {
 	uint64_t n;
 	struct hlr_import_error err;
@@ -921,7 +794,7 @@ static void assert_import_refused(struct fixture *fx, const char *text, int rc, 
 
 static void test_import_good(void **state)
 {
-	struct fixture *fx = *state;
+	struct registry_fixture *fx = *state;
 	create_min(fx, "467050000000100");
 	uint64_t n;
 	struct hlr_import_error err;
@@ -987,17 +860,14 @@ static void test_import_good(void **state)
 	}
 
 	/* And all of it survives a restart. */
-	close_all(fx);
-	open_all(fx);
+	registry_fixture_reopen(fx);
 	assert_int_equal(hlr_registry_count(fx->reg), 5);
 	for (int i = 0; i < 5; i++) {
 		assert_int_equal(hlr_subscr_get_by_imsi(fx->reg, imsi_of(all[i]), &r), 0);
 		assert_int_equal(r.id, ids[i]);
 	}
 	/* A subscriber created after the import does not reuse an id. */
-	struct hlr_field_error ferr;
-	struct hlr_subscr_fields f = minimal("467050000000200");
-	assert_int_equal(create(fx, &f, &info, &ferr), 0);
+	info = create_min_info(fx, "467050000000200");
 	for (int i = 0; i < 5; i++)
 		assert_int_not_equal(info.rec.id, ids[i]);
 
@@ -1008,7 +878,7 @@ static void test_import_good(void **state)
 
 static void test_import_create_after_import_in_same_run(void **state)
 {
-	struct fixture *fx = *state;
+	struct registry_fixture *fx = *state;
 	uint64_t n;
 	struct hlr_import_error err;
 	assert_int_equal(import_text(fx, "a.csv",
@@ -1018,10 +888,7 @@ static void test_import_create_after_import_in_same_run(void **state)
 	                             &n, &err),
 	                 0);
 	assert_int_equal(n, 2);
-	struct hlr_subscr_info info;
-	struct hlr_field_error ferr;
-	struct hlr_subscr_fields f = minimal("467050000000003");
-	assert_int_equal(create(fx, &f, &info, &ferr), 0);
+	struct hlr_subscr_info info = create_min_info(fx, "467050000000003");
 	struct hlr_subscr a, b;
 	assert_int_equal(hlr_subscr_get_by_imsi(fx->reg, imsi_of("467050000000001"), &a), 0);
 	assert_int_equal(hlr_subscr_get_by_imsi(fx->reg, imsi_of("467050000000002"), &b), 0);
@@ -1032,7 +899,7 @@ static void test_import_create_after_import_in_same_run(void **state)
 
 static void test_import_bad_row(void **state)
 {
-	struct fixture *fx = *state;
+	struct registry_fixture *fx = *state;
 	create_min(fx, "467050000000100");
 	/* Line 4 has a K of 31 digits. */
 	assert_import_refused(fx,
@@ -1084,7 +951,7 @@ static void test_import_bad_row(void **state)
 
 static void test_import_header_errors(void **state)
 {
-	struct fixture *fx = *state;
+	struct registry_fixture *fx = *state;
 	assert_import_refused(fx,
 	                      "imsi,class,k,opc,colour\n"
 	                      "467050000000001,citizen," K1 "," OPC1 ",blue\n",
@@ -1102,7 +969,7 @@ static void test_import_header_errors(void **state)
 
 static void test_import_field_count(void **state)
 {
-	struct fixture *fx = *state;
+	struct registry_fixture *fx = *state;
 	uint64_t n;
 	struct hlr_import_error err;
 	assert_import_refused(fx,
@@ -1128,11 +995,8 @@ static void test_import_field_count(void **state)
 
 static void test_import_duplicates(void **state)
 {
-	struct fixture *fx = *state;
-	struct hlr_subscr_fields f = minimal("467050000000100");
-	f.msisdn = "8501912000100";
-	f.iccid = "8985005000000000100";
-	create_ok(fx, &f);
+	struct registry_fixture *fx = *state;
+	create_numbered(fx, "467050000000100", "8501912000100", "8985005000000000100");
 
 	/* Within the file: the error is on the second occurrence. */
 	assert_import_refused(fx,
@@ -1181,11 +1045,8 @@ static void test_import_duplicates(void **state)
 	                 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(hlr_registry_count(fx->reg), 3);
-	struct hlr_subscr r;
-	assert_int_equal(hlr_subscr_get_by_msisdn(fx->reg, msisdn_of("8501912000002"), &r), 0);
-	assert_int_equal(r.imsi, imsi_of("467050000000002"));
-	assert_int_equal(hlr_subscr_get_by_msisdn(fx->reg, msisdn_of("8501912000100"), &r), 0);
-	assert_int_equal(r.imsi, imsi_of("467050000000100"));
+	assert_msisdn_finds(fx, "8501912000002", imsi_of("467050000000002"));
+	assert_msisdn_finds(fx, "8501912000100", imsi_of("467050000000100"));
 }
 
 int main(void)
