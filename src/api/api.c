@@ -96,6 +96,10 @@ static bool collect_body(struct api_server *srv, struct api_request *req, const 
 {
 	if (*size == 0)
 		return true;
+	if (req->unauthorized) {
+		*size = 0;
+		return false;
+	}
 	if (req->route == ROUTE_IMPORT) {
 		if (!req->upload && !req->failed_io) {
 			int fd = open(srv->tmp_dir, O_TMPFILE | O_RDWR, 0600);
@@ -184,6 +188,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		req->started_ns = clock_mono_ns();
 		req->route = route_of(url);
+		/* Decide before the body arrives, so that no one without the token can
+		 * make koryod spool an upload to disk. */
+		req->unauthorized = req->route != ROUTE_HEALTH && !authorized(srv, c);
 		*con_cls = req;
 		return MHD_YES;
 	}

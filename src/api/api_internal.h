@@ -37,6 +37,7 @@ struct api_request {
 	size_t body_len;
 	FILE *upload; /* import bodies: spooled to an unlinked file */
 	bool too_large;
+	bool unauthorized; /* known from the headers: the body is discarded unread */
 	bool failed_io;
 };
 

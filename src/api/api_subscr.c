@@ -324,13 +324,19 @@ static enum MHD_Result subscr_update(struct api_server *srv, struct MHD_Connecti
 struct list_ctx {
 	const struct hlr_profile *p;
 	json_t *items;
+	unsigned limit, shown;
 	uint64_t last;
 };
 
+/* The list asks for one row more than the page holds, to know if another page
+ * follows; that row is not shown. */
 static void list_one(void *ctx_, const struct hlr_subscr_info *info)
 {
 	struct list_ctx *ctx = ctx_;
+	if (ctx->shown == ctx->limit)
+		return;
 	json_array_append_new(ctx->items, subscr_json(ctx->p, info));
+	ctx->shown++;
 	ctx->last = info->rec.imsi;
 }
 
@@ -371,9 +377,8 @@ static enum MHD_Result subscr_list(struct api_server *srv, struct MHD_Connection
 		if (hlr_imsi_parse(v, &after) != 0)
 			return api_reply_error(c, 400, "after", "must be an IMSI");
 	}
-
-	struct list_ctx ctx = {.p = p, .items = json_array()};
-	int n = hlr_subscr_list(srv->reg, &filter, after, limit, list_one, &ctx);
+	struct list_ctx ctx = {.p = p, .items = json_array(), .limit = limit};
+	int n = hlr_subscr_list(srv->reg, &filter, after, limit + 1, list_one, &ctx);
 	if (n < 0) {
 		json_decref(ctx.items);
 		return api_reply_error(c, 500, NULL, "the store failed");
@@ -382,7 +387,7 @@ static enum MHD_Result subscr_list(struct api_server *srv, struct MHD_Connection
 	hlr_imsi_format(ctx.last, next);
 	return api_reply_json(c, 200,
 	                      json_pack("{s:o,s:o}", "items", ctx.items, "next",
-	                                (unsigned)n == limit ? json_string(next) : json_null()));
+	                                (unsigned)n > limit ? json_string(next) : json_null()));
 }
 
 enum MHD_Result api_subscr_handle(struct api_server *srv, struct MHD_Connection *c,

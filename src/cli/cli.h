@@ -13,8 +13,8 @@
 /* Exit codes, documented in docs/cli.md. */
 enum cli_exit {
 	CLI_EXIT_OK = 0,
-	CLI_EXIT_REFUSED = 1,	 /* koryod answered, and said no */
-	CLI_EXIT_USAGE = 2,	 /* bad command line, unreadable input file */
+	CLI_EXIT_REFUSED = 1,    /* koryod answered, and said no */
+	CLI_EXIT_USAGE = 2,      /* bad command line, unreadable input file */
 	CLI_EXIT_UNREACHABLE = 3 /* no koryod at the URL, no token, or token refused */
 };
 
@@ -23,10 +23,10 @@ struct cli_http;
 /* One invocation of the CLI. The strings point into argv or the environment
  * and live as long as the process. */
 struct cli_ctx {
-	const char *api;	/* --api, or NULL for $KORYO_API or the default */
+	const char *api;        /* --api, or NULL for $KORYO_API or the default */
 	const char *token_file; /* --token-file, or NULL for the default search */
-	bool json;		/* --json: print the API's JSON, not tables */
-	struct cli_http *http;	/* opened by the first request, closed in main */
+	bool json;              /* --json: print the API's JSON, not tables */
+	struct cli_http *http;  /* opened by the first request, closed in main */
 };
 
 /* Values returned by cli_getopt besides the long options' own values. */
@@ -41,10 +41,14 @@ enum {
 
 /* Every command accepts the global options too, so they may come anywhere on
  * the line: `koryo sub list --json` works as well as `koryo --json sub list`. */
-#define CLI_GLOBAL_OPTIONS                                                                         \
-	{"api", required_argument, NULL, CLI_OPT_API},                                             \
-	    {"token-file", required_argument, NULL, CLI_OPT_TOKEN_FILE},                           \
-	    {"json", no_argument, NULL, CLI_OPT_JSON}, {"help", no_argument, NULL, CLI_OPT_HELP }
+/* (clang-format cannot lay out initialisers in a macro.) */
+/* clang-format off */
+#define CLI_GLOBAL_OPTIONS                                              \
+	{"api", required_argument, NULL, CLI_OPT_API},                  \
+	{"token-file", required_argument, NULL, CLI_OPT_TOKEN_FILE},    \
+	{"json", no_argument, NULL, CLI_OPT_JSON},                      \
+	{"help", no_argument, NULL, CLI_OPT_HELP}
+/* clang-format on */
 
 /* cli_getopt: getopt_long over argv (argv[0] being the command's name) with
  * koryo's conventions. Global options are stored in ctx and skipped. Returns
@@ -54,12 +58,12 @@ enum {
  * 0 before the first call for a new argv. An option value that looks like an
  * option ("--k --opc X") is a usage error rather than a silent misparse. */
 int cli_getopt(struct cli_ctx *ctx, int argc, char **argv, const struct option *longopts,
-	       const char *cmd);
+               const char *cmd);
 
 /* cli_getopt_head: like cli_getopt, but stops at the first word that is not
  * an option, for commands that dispatch to subcommands ("koryo --json sub ..."). */
 int cli_getopt_head(struct cli_ctx *ctx, int argc, char **argv, const struct option *longopts,
-		    const char *cmd);
+                    const char *cmd);
 
 /* cli_usage_error: prints "koryo CMD: MESSAGE" and a hint to --help on stderr,
  * returns CLI_EXIT_USAGE. */

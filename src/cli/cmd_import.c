@@ -81,8 +81,8 @@ static int import_result(struct cli_ctx *ctx, const char *file, struct cli_reply
 	if (ctx->json)
 		cli_print_json(r->json);
 	cli_print_error_at(file, json_integer_value(line),
-			   json_is_string(column) ? json_string_value(column) : NULL,
-			   json_string_value(error));
+	                   json_is_string(column) ? json_string_value(column) : NULL,
+	                   json_string_value(error));
 	return CLI_EXIT_REFUSED;
 }
 
@@ -129,7 +129,7 @@ static int import_subscribers(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (fstat(fileno(f), &st) != 0 || S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "koryo: cannot read %s: %s\n", file,
-			S_ISDIR(st.st_mode) ? "is a directory" : strerror(errno));
+		        S_ISDIR(st.st_mode) ? "is a directory" : strerror(errno));
 		if (f != stdin)
 			fclose(f);
 		return CLI_EXIT_USAGE;
@@ -140,7 +140,7 @@ static int import_subscribers(struct cli_ctx *ctx, int argc, char **argv)
 
 	cli_progress_init(&bar, progress && isatty(STDERR_FILENO));
 	rc = cli_http_upload(ctx, "/v1/import/subscribers", "text/csv", f, file, size,
-			     cli_progress_update, &bar, &r);
+	                     cli_progress_update, &bar, &r);
 	cli_progress_end(&bar);
 	if (f != stdin)
 		fclose(f);

@@ -187,7 +187,7 @@ static int put_str(json_t *obj, const char *key, const char *s)
 
 /* Adds a holder object with the members given, if any. */
 static int put_holder(json_t *obj, const char *name, const char *id_document,
-		      const char *nationality)
+                      const char *nationality)
 {
 	json_t *holder;
 
@@ -203,6 +203,7 @@ static int put_holder(json_t *obj, const char *name, const char *id_document,
 	return put(obj, "holder", holder);
 }
 
+/* Out of memory: nothing sensible is left to try, like an unusable koryod. */
 static int oom(void)
 {
 	fprintf(stderr, "koryo: out of memory\n");
@@ -213,7 +214,7 @@ static int oom(void)
  * --msisdn, --iccid. Returns the escaped API path in *path (caller frees), or
  * an exit code after printing why. */
 static int key_path(const char *cmd, int argc, char **argv, const char *imsi, const char *msisdn,
-		    const char *iccid, char **path)
+                    const char *iccid, char **path)
 {
 	const char *key = NULL;
 	char *k = NULL, *esc;
@@ -300,8 +301,12 @@ static int sub_add(struct cli_ctx *ctx, int argc, char **argv)
 		case CLI_OPT_HELP:
 			fputs(usage_add, stdout);
 			return CLI_EXIT_OK;
-		case O_IMSI: imsi = optarg; break;
-		case O_CLASS: class = optarg; break;
+		case O_IMSI:
+			imsi = optarg;
+			break;
+		case O_CLASS:
+			class = optarg;
+			break;
 		/* Secrets are copied out of argv and blanked there at once. */
 		case O_K:
 			if (!(k = cli_secret_add(optarg)))
@@ -315,16 +320,36 @@ static int sub_add(struct cli_ctx *ctx, int argc, char **argv)
 			if (!(opc = cli_secret_add(optarg)))
 				return oom();
 			break;
-		case O_MSISDN: msisdn = optarg; break;
-		case O_ICCID: iccid = optarg; break;
-		case O_STATUS: status = optarg; break;
-		case O_NAME: name = optarg; break;
-		case O_ID_DOCUMENT: id_document = optarg; break;
-		case O_NATIONALITY: nationality = optarg; break;
-		case O_CITY: city = optarg; break;
-		case O_AMF: amf = optarg; break;
-		case O_SQN: sqn = optarg; break;
-		case O_IND_BITLEN: ind_bitlen = optarg; break;
+		case O_MSISDN:
+			msisdn = optarg;
+			break;
+		case O_ICCID:
+			iccid = optarg;
+			break;
+		case O_STATUS:
+			status = optarg;
+			break;
+		case O_NAME:
+			name = optarg;
+			break;
+		case O_ID_DOCUMENT:
+			id_document = optarg;
+			break;
+		case O_NATIONALITY:
+			nationality = optarg;
+			break;
+		case O_CITY:
+			city = optarg;
+			break;
+		case O_AMF:
+			amf = optarg;
+			break;
+		case O_SQN:
+			sqn = optarg;
+			break;
+		case O_IND_BITLEN:
+			ind_bitlen = optarg;
+			break;
 		default:
 			return CLI_EXIT_USAGE;
 		}
@@ -371,7 +396,7 @@ static int sub_add(struct cli_ctx *ctx, int argc, char **argv)
 
 /* show and del: one subscriber by key, no other options. */
 static int sub_by_key(struct cli_ctx *ctx, int argc, char **argv, const char *cmd,
-		      const char *usage, const char *method)
+                      const char *usage, const char *method)
 {
 	static const struct option opts[] = {
 	    {"imsi", required_argument, NULL, O_IMSI},
@@ -391,9 +416,15 @@ static int sub_by_key(struct cli_ctx *ctx, int argc, char **argv, const char *cm
 		case CLI_OPT_HELP:
 			fputs(usage, stdout);
 			return CLI_EXIT_OK;
-		case O_IMSI: imsi = optarg; break;
-		case O_MSISDN: msisdn = optarg; break;
-		case O_ICCID: iccid = optarg; break;
+		case O_IMSI:
+			imsi = optarg;
+			break;
+		case O_MSISDN:
+			msisdn = optarg;
+			break;
+		case O_ICCID:
+			iccid = optarg;
+			break;
 		default:
 			return CLI_EXIT_USAGE;
 		}
@@ -410,9 +441,9 @@ static int sub_by_key(struct cli_ctx *ctx, int argc, char **argv, const char *cm
 	} else {
 		if (!ctx->json)
 			printf("deleted %s\n", optind < argc ? argv[optind]
-					       : imsi	      ? imsi
-					       : msisdn	      ? msisdn
-							      : iccid);
+			                       : imsi        ? imsi
+			                       : msisdn      ? msisdn
+			                                     : iccid);
 		rc = CLI_EXIT_OK;
 	}
 	cli_reply_free(&r);
@@ -452,16 +483,36 @@ static int sub_set(struct cli_ctx *ctx, int argc, char **argv)
 		case CLI_OPT_HELP:
 			fputs(usage_set, stdout);
 			return CLI_EXIT_OK;
-		case O_IMSI: imsi = optarg; break;
-		case O_STATUS: status = optarg; break;
-		case O_CLASS: class = optarg; break;
-		case O_MSISDN: msisdn = optarg; break;
-		case O_NO_MSISDN: no_msisdn = true; break;
-		case O_CITY: city = optarg; break;
-		case O_NO_CITY: no_city = true; break;
-		case O_NAME: name = optarg; break;
-		case O_ID_DOCUMENT: id_document = optarg; break;
-		case O_NATIONALITY: nationality = optarg; break;
+		case O_IMSI:
+			imsi = optarg;
+			break;
+		case O_STATUS:
+			status = optarg;
+			break;
+		case O_CLASS:
+			class = optarg;
+			break;
+		case O_MSISDN:
+			msisdn = optarg;
+			break;
+		case O_NO_MSISDN:
+			no_msisdn = true;
+			break;
+		case O_CITY:
+			city = optarg;
+			break;
+		case O_NO_CITY:
+			no_city = true;
+			break;
+		case O_NAME:
+			name = optarg;
+			break;
+		case O_ID_DOCUMENT:
+			id_document = optarg;
+			break;
+		case O_NATIONALITY:
+			nationality = optarg;
+			break;
 		default:
 			return CLI_EXIT_USAGE;
 		}
@@ -566,16 +617,26 @@ static int sub_list(struct cli_ctx *ctx, int argc, char **argv)
 		case CLI_OPT_HELP:
 			fputs(usage_list, stdout);
 			return CLI_EXIT_OK;
-		case O_CLASS: class = optarg; break;
-		case O_STATUS: status = optarg; break;
-		case O_CITY: city = optarg; break;
-		case O_LIMIT: limit = optarg; break;
+		case O_CLASS:
+			class = optarg;
+			break;
+		case O_STATUS:
+			status = optarg;
+			break;
+		case O_CITY:
+			city = optarg;
+			break;
+		case O_LIMIT:
+			limit = optarg;
+			break;
 		case O_AFTER:
 			free(after);
 			if (!(after = strdup(optarg)))
 				return oom();
 			break;
-		case O_ALL: all = true; break;
+		case O_ALL:
+			all = true;
+			break;
 		default:
 			free(after);
 			return CLI_EXIT_USAGE;
@@ -620,8 +681,10 @@ static int sub_list(struct cli_ctx *ctx, int argc, char **argv)
 		}
 		items = json_object_get(r.json, "items");
 		next = json_object_get(r.json, "next");
-		if (!json_is_array(items) || (next && !json_is_null(next) && !json_is_string(next))) {
-			fprintf(stderr, "koryo: koryod answered 200 without a page of subscribers\n");
+		if (!json_is_array(items) ||
+		    (next && !json_is_null(next) && !json_is_string(next))) {
+			fprintf(stderr,
+			        "koryo: koryod answered 200 without a page of subscribers\n");
 			cli_reply_free(&r);
 			rc = CLI_EXIT_REFUSED;
 			break;
@@ -629,9 +692,9 @@ static int sub_list(struct cli_ctx *ctx, int argc, char **argv)
 		if (ctx->json && !all) {
 			cli_print_json(r.json);
 		} else {
-			if (page == 0)
-				fputs(ctx->json ? "{\n  \"items\": [" : "", stdout);
-			if (page == 0 && !ctx->json)
+			if (page == 0 && ctx->json)
+				fputs("{\n  \"items\": [", stdout);
+			else if (page == 0)
 				cli_print_sub_header(stdout);
 			list_print_items(ctx, items, all, &first);
 		}
@@ -642,7 +705,7 @@ static int sub_list(struct cli_ctx *ctx, int argc, char **argv)
 		/* A next that does not move would page forever. */
 		if (after && strcmp(json_string_value(next), after) == 0) {
 			fprintf(stderr, "koryo: koryod's next page (%s) does not follow %s\n",
-				json_string_value(next), after);
+			        json_string_value(next), after);
 			cli_reply_free(&r);
 			rc = CLI_EXIT_REFUSED;
 			break;
@@ -657,7 +720,7 @@ static int sub_list(struct cli_ctx *ctx, int argc, char **argv)
 		if (!all) {
 			if (!ctx->json)
 				fprintf(stderr, "(more: koryo sub list --after %s, or --all)\n",
-					after);
+				        after);
 			break;
 		}
 	}

@@ -11,9 +11,9 @@
 
 #include "version.h"
 
-#define CLI_DEFAULT_API "http://127.0.0.1:8080"
+#define CLI_DEFAULT_API  "http://127.0.0.1:8080"
 #define CLI_SYSTEM_TOKEN "/var/lib/koryo/api.token"
-#define CLI_DEMO_TOKEN "./var/api.token"
+#define CLI_DEMO_TOKEN   "./var/api.token"
 /* A page of 1000 subscribers is well under 1 MiB; anything near this cap is
  * not koryod. */
 #define CLI_REPLY_MAX (64u << 20)
@@ -21,9 +21,9 @@
 
 struct cli_http {
 	CURL *curl;
-	char *base;	  /* API base URL, no trailing '/' */
+	char *base;       /* API base URL, no trailing '/' */
 	char *token_path; /* where the token came from, for messages */
-	char *auth;	  /* "Authorization: Bearer <token>", wiped on close */
+	char *auth;       /* "Authorization: Bearer <token>", wiped on close */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -106,8 +106,9 @@ static int token_load(struct cli_http *h, const struct cli_ctx *ctx)
 	f = fopen(path, "r");
 	if (!f) {
 		fprintf(stderr, "koryo: cannot read token file %s: %s%s\n", path, strerror(errno),
-			searched ? " (nor " CLI_DEMO_TOKEN "; give --token-file or set KORYO_TOKEN_FILE)"
-				 : "");
+		        searched ? " (nor " CLI_DEMO_TOKEN
+		                   "; give --token-file or set KORYO_TOKEN_FILE)"
+		                 : "");
 		return rc;
 	}
 	n = fread(buf, 1, sizeof(buf), f);
@@ -240,7 +241,7 @@ static size_t upload_read(char *buf, size_t size, size_t nmemb, void *arg)
 }
 
 static int upload_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-			   curl_off_t ulnow)
+                           curl_off_t ulnow)
 {
 	struct upload *u = arg;
 
@@ -286,24 +287,24 @@ static int finish(struct cli_http *h, CURLcode cc, struct body *b, struct cli_re
 		curl_easy_getinfo(h->curl, CURLINFO_OS_ERRNO, &oserr);
 		if (cc == CURLE_COULDNT_CONNECT && oserr == ECONNREFUSED)
 			fprintf(stderr,
-				"koryo: cannot reach koryod at %s: connection refused"
-				" (is koryod running? see --api and KORYO_API)\n",
-				h->base);
+			        "koryo: cannot reach koryod at %s: connection refused"
+			        " (is koryod running? see --api and KORYO_API)\n",
+			        h->base);
 		else if (cc == CURLE_WRITE_ERROR)
 			fprintf(stderr, "koryo: the reply from %s is too large to be koryod's\n",
-				h->base);
+			        h->base);
 		else
 			fprintf(stderr, "koryo: cannot reach koryod at %s: %s\n", h->base,
-				h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
+			        h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
 		return CLI_EXIT_UNREACHABLE;
 	}
 	r->status = status;
 	r->json = b->len ? json_loadb(b->p, b->len, 0, NULL) : NULL;
 	if (status == 401) {
 		json_t *e = json_object_get(r->json, "error");
-		fprintf(stderr, "koryo: koryod at %s refused the token from %s (401%s%s)\n", h->base,
-			h->token_path, json_is_string(e) ? ": " : "",
-			json_is_string(e) ? json_string_value(e) : "");
+		fprintf(stderr, "koryo: koryod at %s refused the token from %s (401%s%s)\n",
+		        h->base, h->token_path, json_is_string(e) ? ": " : "",
+		        json_is_string(e) ? json_string_value(e) : "");
 		cli_reply_free(r);
 		return CLI_EXIT_UNREACHABLE;
 	}
@@ -311,7 +312,7 @@ static int finish(struct cli_http *h, CURLcode cc, struct body *b, struct cli_re
 }
 
 int cli_http_request(struct cli_ctx *ctx, const char *method, const char *path, const json_t *body,
-		     struct cli_reply *r)
+                     struct cli_reply *r)
 {
 	struct body b = {0};
 	struct curl_slist *hdrs = NULL, *t;
@@ -368,8 +369,8 @@ out:
 }
 
 int cli_http_upload(struct cli_ctx *ctx, const char *path, const char *content_type, FILE *f,
-		    const char *file_name, curl_off_t size, cli_http_progress_fn *progress,
-		    void *progress_arg, struct cli_reply *r)
+                    const char *file_name, curl_off_t size, cli_http_progress_fn *progress,
+                    void *progress_arg, struct cli_reply *r)
 {
 	struct body b = {0};
 	struct upload u = {f, 0, progress, progress_arg, size};

@@ -24,7 +24,7 @@ void cli_reply_free(struct cli_reply *r);
  * reached, the token file is unreadable, the token was refused (401), or
  * --api is not an http(s) URL. */
 int cli_http_request(struct cli_ctx *ctx, const char *method, const char *path, const json_t *body,
-		     struct cli_reply *r);
+                     struct cli_reply *r);
 
 /* Called with the bytes sent so far and the total (-1 when unknown), and
  * again with sent == total while waiting for the answer. */
@@ -38,8 +38,8 @@ typedef void cli_http_progress_fn(void *arg, curl_off_t sent, curl_off_t total);
  * (after printing why) if reading the file fails; file_name is for that
  * message. */
 int cli_http_upload(struct cli_ctx *ctx, const char *path, const char *content_type, FILE *f,
-		    const char *file_name, curl_off_t size, cli_http_progress_fn *progress,
-		    void *progress_arg, struct cli_reply *r);
+                    const char *file_name, curl_off_t size, cli_http_progress_fn *progress,
+                    void *progress_arg, struct cli_reply *r);
 
 /* cli_http_escape: returns s percent-encoded for use as one path segment or
  * query value (unreserved characters and ':' kept, so "msisdn:850..." reads

@@ -37,7 +37,7 @@ static bool takes_argument(const struct option *longopts, int val)
 }
 
 static int getopt_any(struct cli_ctx *ctx, int argc, char **argv, const struct option *longopts,
-		      const char *cmd, const char *optstring)
+                      const char *cmd, const char *optstring)
 {
 	for (;;) {
 		/* Leading ':' tells a missing value (':') from an unknown option ('?');
@@ -56,13 +56,13 @@ static int getopt_any(struct cli_ctx *ctx, int argc, char **argv, const struct o
 		}
 		if (c == ':')
 			return cli_usage_error(cmd, "option --%s needs a value",
-					       long_name(longopts, optopt));
+			                       long_name(longopts, optopt));
 		if (c != -1 && takes_argument(longopts, c) && strncmp(optarg, "--", 2) == 0 &&
 		    optarg[2] != '\0')
 			/* "--k --opc X": getopt would take "--opc" as the K and leave X,
 			 * possibly a secret, to be echoed as a stray argument. */
 			return cli_usage_error(cmd, "option --%s needs a value",
-					       long_name(longopts, c));
+			                       long_name(longopts, c));
 		switch (c) {
 		case CLI_OPT_API:
 			ctx->api = optarg;
@@ -80,13 +80,13 @@ static int getopt_any(struct cli_ctx *ctx, int argc, char **argv, const struct o
 }
 
 int cli_getopt(struct cli_ctx *ctx, int argc, char **argv, const struct option *longopts,
-	       const char *cmd)
+               const char *cmd)
 {
 	return getopt_any(ctx, argc, argv, longopts, cmd, ":h");
 }
 
 int cli_getopt_head(struct cli_ctx *ctx, int argc, char **argv, const struct option *longopts,
-		    const char *cmd)
+                    const char *cmd)
 {
 	/* '+' stops at the first word: what follows belongs to the subcommand. */
 	return getopt_any(ctx, argc, argv, longopts, cmd, "+:h");

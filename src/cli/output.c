@@ -11,9 +11,9 @@
 
 #include "cli/cli.h"
 
-#define CLI_SECRETS_MAX 8
-
-static char *secrets[CLI_SECRETS_MAX];
+/* The secrets of this invocation: a handful at most (--k, --op, --opc, each
+ * perhaps given twice), kept until exit. */
+static char **secrets;
 static int n_secrets;
 
 /* Field names that hold key material, at any depth. */
@@ -25,9 +25,12 @@ static bool is_secret_field(const char *name)
 
 const char *cli_secret_add(char *arg)
 {
-	char *copy;
+	char *copy, **grown;
 
-	if (n_secrets == CLI_SECRETS_MAX || !(copy = strdup(arg)))
+	if (!(grown = realloc(secrets, (size_t)(n_secrets + 1) * sizeof(*secrets))))
+		return NULL;
+	secrets = grown;
+	if (!(copy = strdup(arg)))
 		return NULL;
 	secrets[n_secrets++] = copy;
 	explicit_bzero(arg, strlen(arg));
@@ -39,14 +42,15 @@ void cli_secrets_free(void)
 	for (int i = 0; i < n_secrets; i++) {
 		explicit_bzero(secrets[i], strlen(secrets[i]));
 		free(secrets[i]);
-		secrets[i] = NULL;
 	}
+	free(secrets);
+	secrets = NULL;
 	n_secrets = 0;
 }
 
 /* Masks key material in a message: every occurrence of a secret given on
  * the command line (any letter case, as hex may come back upper or lower
- * case), and any run of 24 or more hex digits, which is no IMSI, MSISDN or
+ * case; 8 characters or more), and any run of 24 or more hex digits, which is no IMSI, MSISDN or
  * ICCID (15, 15 and 22 digits at most) but may be a K or OPc from an import
  * file that an error message quotes. */
 static void scrub(char *s)
@@ -67,7 +71,9 @@ static void scrub(char *s)
 	for (int i = 0; i < n_secrets; i++) {
 		size_t n = strlen(secrets[i]);
 		char *p = s;
-		if (n == 0)
+		/* A value this short is no key, and masking it would garble the
+		 * message (every "a" of it for --k a). */
+		if (n < 8)
 			continue;
 		while ((p = strcasestr(p, secrets[i])) != NULL) {
 			memset(p, '*', n);
@@ -92,7 +98,10 @@ void cli_strip_secrets(json_t *j)
 				cli_strip_secrets(v);
 		}
 	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v) cli_strip_secrets(v);
+		json_array_foreach(j, i, v)
+		{
+			cli_strip_secrets(v);
+		}
 	}
 }
 
@@ -144,7 +153,7 @@ int cli_print_api_error(const struct cli_reply *r)
 		n = asprintf(&msg, "%s", json_string_value(e));
 	else
 		n = asprintf(&msg, "koryod answered HTTP %ld%s", r->status,
-			     r->status == 404 ? " (not found)" : "");
+		             r->status == 404 ? " (not found)" : "");
 	if (n < 0) {
 		fprintf(stderr, "koryo: out of memory\n");
 		return CLI_EXIT_REFUSED;
@@ -237,16 +246,15 @@ static bool in_list(const char *name, const char *const *list)
 /* The fields in the order an operator reads them (docs/api.md); anything
  * else koryod sends is shown after them, so a newer koryod's fields are not
  * hidden by an older CLI. */
-static const char *const top_fields[] = {"imsi",	"msisdn",     "iccid",	"class",
-					 "status",	"city",	      "created_at", "activated_at",
-					 NULL};
+static const char *const top_fields[] = {"imsi", "msisdn",     "iccid",        "class", "status",
+                                         "city", "created_at", "activated_at", NULL};
 static const char *const holder_fields[] = {"name", "id_document", "nationality", NULL};
 static const char *const auth_fields[] = {"algorithm", "op_kind", "amf", "sqn", "ind_bitlen", NULL};
 
 /* Adds every member of obj not in known (and not secret), nested objects
  * flattened with dotted names. */
 static void lines_add_rest(struct lines *l, const char *prefix, json_t *obj,
-			   const char *const *known)
+                           const char *const *known)
 {
 	const char *key;
 	json_t *v;
@@ -269,10 +277,9 @@ static void lines_add_rest(struct lines *l, const char *prefix, json_t *obj,
 
 void cli_print_subscriber(FILE *out, json_t *sub)
 {
-	static const char *const top_known[] = {"imsi",	  "msisdn",	"iccid",
-						"class",  "status",	"city",
-						"holder", "created_at", "activated_at",
-						"auth",	  NULL};
+	static const char *const top_known[] = {"imsi",         "msisdn", "iccid",  "class",
+	                                        "status",       "city",   "holder", "created_at",
+	                                        "activated_at", "auth",   NULL};
 	json_t *holder = json_object_get(sub, "holder");
 	json_t *auth = json_object_get(sub, "auth");
 	struct lines l = {0};
@@ -311,7 +318,7 @@ void cli_print_subscriber(FILE *out, json_t *sub)
 void cli_print_sub_header(FILE *out)
 {
 	fprintf(out, CLI_ROW_FMT "%s\n", "IMSI", "MSISDN", "ICCID", "STATUS", "CLASS", "CITY",
-		"NAME");
+	        "NAME");
 }
 
 void cli_print_sub_row(FILE *out, json_t *sub)

@@ -7,7 +7,7 @@
 #include <time.h>
 
 #define CLI_BAR_WIDTH 24
-#define CLI_REDRAW_S 0.2
+#define CLI_REDRAW_S  0.2
 
 static double now(void)
 {
@@ -89,7 +89,7 @@ void cli_progress_update(void *arg, curl_off_t sent, curl_off_t total)
 	else
 		snprintf(eta, sizeof(eta), "-:--");
 	fprintf(stderr, "\r[%s] %3d%%  %s / %s  %s/s  ETA %s\033[K", bar,
-		(int)((double)sent * 100 / (double)total), done, all, rate, eta);
+	        (int)((double)sent * 100 / (double)total), done, all, rate, eta);
 	fflush(stderr);
 }
 

@@ -6,12 +6,12 @@
 #include <curl/curl.h>
 
 struct cli_progress {
-	bool on;	 /* drawing at all (stderr is a terminal) */
-	bool drawn;	 /* a line is on screen and must be cleared */
-	bool waiting;	 /* upload done, waiting for koryod's answer */
-	double start;	 /* when the upload started (monotonic seconds) */
-	double sent_at;	 /* when the last byte went */
-	double last;	 /* when the line was last drawn */
+	bool on;        /* drawing at all (stderr is a terminal) */
+	bool drawn;     /* a line is on screen and must be cleared */
+	bool waiting;   /* upload done, waiting for koryod's answer */
+	double start;   /* when the upload started (monotonic seconds) */
+	double sent_at; /* when the last byte went */
+	double last;    /* when the line was last drawn */
 };
 
 /* cli_progress_init: prepares p; on says whether to draw. */

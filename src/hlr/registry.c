@@ -623,8 +623,8 @@ static int row_insert(struct hlr_registry *reg, const struct hlr_subscr *r,
 	static const char sql[] =
 	    "INSERT INTO subscriber (id, imsi, msisdn, iccid, class, status, holder_name, "
 	    "holder_id_document, holder_nationality, city, created_at, activated_at, updated_at, "
-	    "op_kind, keys_sealed, amf, sqn, ind_bitlen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-	    "$9, $10, $11, $12, $11, $13, $14, $15, $16, $17)";
+	    "op_kind, keys_sealed, amf, sqn, ind_bitlen, imsi_num) VALUES ($1, $2, $3, $4, $5, $6, "
+	    "$7, $8, $9, $10, $11, $12, $11, $13, $14, $15, $16, $17, $18)";
 	struct store_stmt *s;
 	char imsi[24], iccid[24], sealed[2 * HLR_KEYS_SEALED_LEN + 1], amf[5];
 	if (store_prepare(reg->st, sql, &s) != 0)
@@ -653,6 +653,7 @@ static int row_insert(struct hlr_registry *reg, const struct hlr_subscr *r,
 	store_bind_text(s, 15, amf);
 	store_bind_int64(s, 16, (int64_t)r->sqn);
 	store_bind_int64(s, 17, r->ind_bitlen);
+	store_bind_int64(s, 18, (int64_t)r->imsi);
 	int rc = store_step(s);
 	store_reset(s);
 	return rc == STORE_DONE ? 0 : rc;
@@ -900,30 +901,26 @@ out:
 int hlr_subscr_list(struct hlr_registry *reg, const struct hlr_subscr_filter *filter,
                     uint64_t after, unsigned limit, hlr_subscr_list_fn fn, void *ctx)
 {
-	/* Keyset paging on the IMSI: IMSIs are 14 or 15 digits without a leading zero,
-	 * so ordering by (length, text) is numeric order. */
+	/* Keyset paging on the numeric IMSI (indexed, see 0003_imsi_order.sql). */
 	char sql[512];
 	int n = snprintf(sql, sizeof(sql),
-	                 "SELECT " SUBSCR_COLS " FROM subscriber WHERE (length(imsi), imsi) > "
-	                 "(length($1), $1)");
+	                 "SELECT " SUBSCR_COLS " FROM subscriber WHERE imsi_num > $1");
 	if (filter->class_id >= 0)
 		n += snprintf(sql + n, sizeof(sql) - (size_t)n, " AND class = $2");
 	if (filter->status >= 0)
 		n += snprintf(sql + n, sizeof(sql) - (size_t)n, " AND status = $3");
 	if (filter->city_id >= 0)
 		n += snprintf(sql + n, sizeof(sql) - (size_t)n, " AND city = $4");
-	snprintf(sql + n, sizeof(sql) - (size_t)n, " ORDER BY length(imsi), imsi LIMIT $5");
+	snprintf(sql + n, sizeof(sql) - (size_t)n, " ORDER BY imsi_num LIMIT $5");
 
 	struct store_stmt *s;
 	int listed = 0, step;
-	char after_s[24];
-	hlr_imsi_format(after, after_s);
 	store_lock(reg->st);
 	if (store_prepare(reg->st, sql, &s) != 0) {
 		store_unlock(reg->st);
 		return -EIO;
 	}
-	store_bind_text(s, 1, after ? after_s : "0");
+	store_bind_int64(s, 1, (int64_t)after);
 	if (filter->class_id >= 0)
 		store_bind_text(s, 2,
 		                hlr_profile_class_name(reg->profile, (unsigned)filter->class_id));

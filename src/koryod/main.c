@@ -71,8 +71,13 @@ static int install_profile(struct store *st, const char *dir, struct hlr_registr
 	struct hlr_import_error ie;
 	int rc = hlr_subscr_import_csv(*reg, f, &n, &ie, NULL, NULL);
 	fclose(f);
-	if (rc != 0) {
+	if (rc == -EINVAL || rc == -EEXIST) {
 		fprintf(stderr, "koryod: %s:%u: column %s: %s\n", path, ie.line, ie.column, ie.msg);
+		return -1;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "koryod: %s: import failed (%s); nothing was imported\n", path,
+		        strerror(-rc));
 		return -1;
 	}
 	LOGN("main", "profile: %llu subscribers imported from %s", (unsigned long long)n, path);

@@ -129,7 +129,7 @@ if [ "${KORYO_TEST_BIG_IMPORT:-0}" = 1 ]; then
   /usr/bin/time -f "%e s, %M KiB max RSS" "$KORYO" import subscribers "$T/big.csv" \
     >"$T/out" 2>"$T/time" || fail "big import: $(cat "$T/time")"
   expect_eq "$(cat "$T/out")" "imported 1000000 subscribers" "big import"
-  echo "big import: $(ls -l "$T/big.csv" | awk '{print $5}') bytes, $(tail -n 1 "$T/time")"
+  echo "big import: $(stat -c %s "$T/big.csv") bytes, $(tail -n 1 "$T/time")"
   count=$((count + 1000000))
   expect_eq "$(api_count)" "$count" "count after the big import"
 fi

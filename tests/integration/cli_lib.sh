@@ -10,6 +10,7 @@ KORYO_PROFILE=${KORYO_PROFILE:-$KORYO_SRC/profiles/koryolink}
 
 # cli_start: a private koryod with the profile loaded into an empty store.
 cli_start() {
+  # shellcheck disable=SC2119 # no extra config lines
   koryod_config
   koryod_start --profile "$KORYO_PROFILE"
 }

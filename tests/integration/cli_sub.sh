@@ -14,7 +14,7 @@ K2=C0FFEE00DEADBEEF0123456789ABCDEF
 OP2=5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A
 CITY=$(curl -fsS -H "Authorization: Bearer $(cat "$KORYO_TOKEN_FILE")" "$KORYO_API/v1/cities" |
   jq -r '.items[0].name')
-[ -n "$CITY" ] && [ "$CITY" != null ] || fail "the profile has no city"
+if [ -z "$CITY" ] || [ "$CITY" == null ]; then fail "the profile has no city"; fi
 
 base=$(api_count)
 expect_eq "$(cli_count)" "$base" "sub list --all before any change"
@@ -239,6 +239,6 @@ if grep -qF "$token" "$T/cli-output"; then fail "the token appears in the CLI's 
 # koryod's log (complete once it has stopped).
 koryod_stop
 for s in $K $OPC $K2 $OP2; do
-  expect_no_secret $s "key $s"
+  expect_no_secret "$s" "key $s"
 done
 echo "ok"
