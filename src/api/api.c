@@ -235,6 +235,7 @@ int api_start(const struct api_options *opt, struct hlr_registry *reg, struct ap
 		return -ENOMEM;
 	srv->reg = reg;
 	srv->workers = opt->workers;
+	srv->gsup = opt->gsup;
 	snprintf(srv->token, sizeof(srv->token), "%s", opt->token);
 	snprintf(srv->tmp_dir, sizeof(srv->tmp_dir), "%s", opt->tmp_dir);
 

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 struct hlr_registry;
+struct gsup_server;
 struct api_server;
 
 struct api_options {
@@ -12,8 +13,8 @@ struct api_options {
 	uint16_t port;
 	unsigned threads;
 	const char *token;   /* the bearer token, hex */
-	const char *tmp_dir; /* where uploads are spooled (the data directory) */
-	unsigned workers;    /* shown in /metrics */
+	const char *tmp_dir; /* where uploads are spooled (the data directory) */	unsigned workers;    /* shown in /metrics */
+	struct gsup_server *gsup; /* NULL when GSUP is off; its counters go to /metrics */
 };
 
 /* Starts serving. Returns 0, or -EADDRINUSE / -EIO (logged). */

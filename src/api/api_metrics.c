@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "hlr/gsup.h"
+#include "hlr/gsup_server.h"
 #include "hlr/registry.h"
 #include "store/store.h"
 
@@ -86,6 +88,34 @@ enum MHD_Result api_metrics_handle(struct api_server *srv, struct MHD_Connection
 	          "# HELP koryo_workers Protocol worker threads (one event loop each).\n"
 	          "# TYPE koryo_workers gauge\nkoryo_workers %u\n",
 	          srv->workers);
+	if (srv->gsup) {
+		struct gsup_server_stats gs;
+		gsup_server_get_stats(srv->gsup, &gs);
+		tb_append(&tb,
+		          "# HELP koryo_gsup_connections Open GSUP (IPA) connections.\n"
+		          "# TYPE koryo_gsup_connections gauge\nkoryo_gsup_connections %llu\n"
+		          "# HELP koryo_gsup_peers Identified GSUP peers (VLRs, SGSNs).\n"
+		          "# TYPE koryo_gsup_peers gauge\nkoryo_gsup_peers %llu\n"
+		          "# HELP koryo_gsup_errors_sent_total GSUP error answers sent.\n"
+		          "# TYPE koryo_gsup_errors_sent_total counter\n"
+		          "koryo_gsup_errors_sent_total %llu\n"
+		          "# HELP koryo_gsup_bad_frames_total Undecodable IPA frames and GSUP "
+		          "messages received.\n"
+		          "# TYPE koryo_gsup_bad_frames_total counter\n"
+		          "koryo_gsup_bad_frames_total %llu\n"
+		          "# HELP koryo_gsup_messages_total GSUP messages received, by type.\n"
+		          "# TYPE koryo_gsup_messages_total counter\n",
+		          (unsigned long long)gs.connections, (unsigned long long)gs.peers,
+		          (unsigned long long)gs.errors_sent,
+		          (unsigned long long)gs.frames_bad); /* Counted per procedure (type >> 2),
+		                                                 named after its request. */
+		for (unsigned t = 0; t < 64; t++) {
+			if (gs.requests[t])
+				tb_append(&tb, "koryo_gsup_messages_total{procedure=\"%s\"} %llu\n",
+				          gsup_type_name((uint8_t)(t << 2)),
+				          (unsigned long long)gs.requests[t]);
+		}
+	}
 	if (tb.oom) {
 		free(tb.s);
 		return api_reply_error(c, 500, NULL, "out of memory");

@@ -48,6 +48,13 @@ static json_t *subscr_json(const struct hlr_profile *p, const struct hlr_subscr_
 	json_object_set_new(o, "city", json_opt_string(hlr_profile_city_name(p, r->city_id)));
 	json_object_set_new(o, "created_at", json_time(info->created_at));
 	json_object_set_new(o, "activated_at", json_time(info->activated_at));
+	json_object_set_new(o, "serving",
+	                    json_pack("{s:o,s:o,s:o,s:o}", "vlr", json_opt_string(info->vlr_name),
+	                              "vlr_updated_at", json_time(info->vlr_updated_at), "sgsn",
+	                              json_opt_string(info->sgsn_name), "sgsn_updated_at",
+	                              json_time(info->sgsn_updated_at)));
+	json_object_set_new(o, "imei", json_opt_string(info->imei));
+	json_object_set_new(o, "imei_updated_at", json_time(info->imei_updated_at));
 	json_object_set_new(o, "auth",
 	                    json_pack("{s:s,s:s,s:s,s:I,s:i}", "algorithm", "milenage", "op_kind",
 	                              r->op_is_opc ? "opc" : "op", "amf", amf, "sqn",

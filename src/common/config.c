@@ -20,6 +20,9 @@ void koryo_config_defaults(struct koryo_config *cfg)
 	cfg->log_level = LOG_INFO;
 	cfg->auc_ind_bitlen = 5;
 	cfg->store_sync_full = true;
+	snprintf(cfg->gsup_host, sizeof(cfg->gsup_host), "127.0.0.1");
+	cfg->gsup_port = 4222;
+	cfg->gsup_isd_timeout = 30;
 }
 
 static int parse_uint(const char *v, unsigned min, unsigned max, unsigned *out)
@@ -96,6 +99,28 @@ static int config_set(void *ctx, const char *key, const char *v, char *err, size
 			snprintf(err, errcap,
 			         "api.listen: expected IPV4:PORT (e.g. 127.0.0.1:8080), got '%s'",
 			         v);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "gsup.listen") == 0) {
+		if (strcmp(v, "off") == 0) {
+			cfg->gsup_port = 0;
+			return 0;
+		}
+		if (parse_listen(v, cfg->gsup_host, sizeof(cfg->gsup_host), &cfg->gsup_port) != 0) {
+			snprintf(err, errcap,
+			         "gsup.listen: expected IPV4:PORT (e.g. 127.0.0.1:4222) or off, "
+			         "got '%s'",
+			         v);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "gsup.isd_timeout") == 0) {
+		if (parse_uint(v, 1, 3600, &cfg->gsup_isd_timeout) != 0) {
+			snprintf(err, errcap,
+			         "gsup.isd_timeout: expected 1..3600 seconds, got '%s'", v);
 			return -1;
 		}
 		return 0;

@@ -77,8 +77,13 @@ fail:
 /* Reads a profile CSV whose header must be exactly `header` (comma separated) and
  * inserts each row with insert_sql, binding the columns as $1..$n (integer columns
  * are marked in int_cols). */
+typedef int (*row_check_fn)(char **fields, char *reason, size_t cap);
+
+static int class_check(char **fields, char *reason, size_t cap);
+
 static int install_csv(struct store *st, const char *dir, const char *file, const char *header,
-                       const char *insert_sql, unsigned int_cols, char *err, size_t errcap)
+                       const char *insert_sql, unsigned int_cols, row_check_fn check, char *err,
+                       size_t errcap)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
@@ -127,6 +132,10 @@ static int install_csv(struct store *st, const char *dir, const char *file, cons
 			         strtok_r(strcpy(want, header), ",", &save));
 			goto out;
 		}
+		if (check && check(r.fields, reason, sizeof(reason)) != 0) {
+			snprintf(err, errcap, "%s:%u: %s", path, r.line, reason);
+			goto out;
+		}
 		for (unsigned i = 0; i < n_cols; i++) {
 			if (int_cols & (1u << i)) {
 				char *end;
@@ -163,6 +172,90 @@ out:
 	return rc;
 }
 
+/* Splits a space-separated list into words; calls fn for each. 0, or -1. */
+static int for_each_word(const char *list, int (*fn)(void *ctx, const char *w, size_t n), void *ctx)
+{
+	const char *p = list;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		size_t n = strcspn(p, " ");
+		if (n && fn(ctx, p, n) != 0)
+			return -1;
+		p += n;
+	}
+	return 0;
+}
+
+static int domain_word(void *ctx, const char *w, size_t n)
+{
+	(void)ctx;
+	return (n == 2 && (strncmp(w, "cs", 2) == 0 || strncmp(w, "ps", 2) == 0)) ? 0 : -1;
+}
+
+/* APN network identifiers (TS 23.003 9.1): labels of letters, digits and '-',
+ * separated by dots, each at most 63 octets. */
+static int apn_word(void *ctx, const char *w, size_t n)
+{
+	unsigned *count = ctx;
+	size_t label = 0;
+	if (n > 63 || ++*count > HLR_MAX_APNS)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char c = w[i];
+		if (c == '.') {
+			if (label == 0)
+				return -1;
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		           (c >= '0' && c <= '9') || c == '-') {
+			label++;
+		} else {
+			return -1;
+		}
+	}
+	return label ? 0 : -1;
+}
+
+static int class_check(char **fields, char *reason, size_t cap)
+{
+	unsigned n_apns = 0;
+	if (for_each_word(fields[2], domain_word, NULL) != 0) {
+		snprintf(reason, cap, "domains: expected words 'cs' and/or 'ps', got '%.60s'",
+		         fields[2]);
+		return -1;
+	}
+	if (for_each_word(fields[3], apn_word, &n_apns) != 0) {
+		snprintf(reason, cap,
+		         "apns: expected up to %d APN names (letters, digits, '-', '.'), got "
+		         "'%.60s'",
+		         HLR_MAX_APNS, fields[3]);
+		return -1;
+	}
+	return 0;
+}
+
+static int class_domain(void *ctx, const char *w, size_t n)
+{
+	struct hlr_class *c = ctx;
+	(void)n;
+	if (strncmp(w, "cs", 2) == 0)
+		c->cs = true;
+	else
+		c->ps = true;
+	return 0;
+}
+
+static int class_apn(void *ctx, const char *w, size_t n)
+{
+	struct hlr_class *c = ctx;
+	if (c->n_apns == HLR_MAX_APNS || n >= sizeof(c->apns[0]))
+		return -1;
+	memcpy(c->apns[c->n_apns], w, n);
+	c->apns[c->n_apns++][n] = '\0';
+	return 0;
+}
+
 int hlr_profile_install(struct store *st, const char *dir, char *err, size_t errcap)
 {
 	char path[4096];
@@ -188,14 +281,15 @@ int hlr_profile_install(struct store *st, const char *dir, char *err, size_t err
 		}
 	}
 	if (rc == 0)
-		rc = install_csv(st, dir, "classes.csv", "name,description",
-		                 "INSERT INTO subscriber_class (name, description) VALUES ($1, $2)",
-		                 0, err, errcap);
+		rc = install_csv(st, dir, "classes.csv", "name,description,domains,apns",
+		                 "INSERT INTO subscriber_class (name, description, domains, apns) "
+		                 "VALUES ($1, $2, $3, $4)",
+		                 0, class_check, err, errcap);
 	if (rc == 0)
 		rc = install_csv(st, dir, "cities.csv", "name,province,population,kind",
 		                 "INSERT INTO city (name, province, population, kind) VALUES ($1, "
 		                 "$2, $3, $4)",
-		                 1u << 2, err, errcap);
+		                 1u << 2, NULL, err, errcap);
 	if (rc == 0 && store_commit(st) != 0) {
 		snprintf(err, errcap, "store failure on commit");
 		rc = -1;
@@ -259,8 +353,9 @@ int hlr_profile_load(struct store *st, struct hlr_profile *p)
 		goto out;
 	}
 
-	if (store_prepare(st, "SELECT name, description FROM subscriber_class ORDER BY name", &s) !=
-	    0) {
+	if (store_prepare(
+	        st, "SELECT name, description, domains, apns FROM subscriber_class ORDER BY name",
+	        &s) != 0) {
 		rc = -EIO;
 		goto out;
 	}
@@ -268,6 +363,9 @@ int hlr_profile_load(struct store *st, struct hlr_profile *p)
 		struct hlr_class *c = &p->classes[p->n_classes++];
 		copy_col(c->name, sizeof(c->name), s, 0);
 		copy_col(c->description, sizeof(c->description), s, 1);
+		const char *domains = store_col_text(s, 2), *apns = store_col_text(s, 3);
+		for_each_word(domains ? domains : "", class_domain, c);
+		for_each_word(apns ? apns : "", class_apn, c);
 	}
 	store_reset(s);
 	if (step < 0) {

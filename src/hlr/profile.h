@@ -3,6 +3,7 @@
  * data (profiles/<name>/), installed into an empty store and read from the store
  * at start; the code knows no operator. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,9 +11,14 @@ struct store;
 
 #define HLR_MAX_CLASSES 64
 
+#define HLR_MAX_APNS 8
+
 struct hlr_class {
 	char name[32];
 	char description[256];
+	bool cs, ps; /* the circuit and packet domains it may attach to */
+	char apns[HLR_MAX_APNS][64];
+	unsigned n_apns;
 };
 
 struct hlr_city {

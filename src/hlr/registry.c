@@ -45,9 +45,18 @@ struct hlr_registry {
 	size_t count;
 	uint64_t next_id;
 	unsigned default_ind_bitlen;
-
 	struct index idx[IDX_COUNT];
+
+	/* Serving node names (VLR/SGSN IPA names), interned: id = index + 1. */
+	pthread_mutex_t node_mutex;
+	char **nodes;
+	unsigned n_nodes;
+
+	hlr_change_fn on_change;
+	void *on_change_ctx;
 };
+
+#define MAX_NODES 65535
 
 /* --- slots ---------------------------------------------------------------- */
 
@@ -336,19 +345,59 @@ int hlr_registry_check_master_key(struct hlr_registry *reg)
 
 /* The columns the in-memory record needs, then the ones only the operator sees. */
 #define SUBSCR_LOAD_COLS                                                                           \
-	"id, imsi, msisdn, iccid, class, status, city, op_kind, keys_sealed, amf, sqn, ind_bitlen"
+	"id, imsi, msisdn, iccid, class, status, city, op_kind, keys_sealed, amf, sqn, "           \
+	"ind_bitlen, vlr_name, sgsn_name"
 #define SUBSCR_COLS                                                                                \
 	SUBSCR_LOAD_COLS ", holder_name, holder_id_document, holder_nationality, created_at, "     \
-	                 "activated_at"
+	                 "activated_at, vlr_updated_at, sgsn_updated_at, imei, imei_updated_at"
 
 static void copy_text(char *dst, size_t cap, const char *src)
 {
 	snprintf(dst, cap, "%s", src ? src : "");
 }
 
+/* The node id of name, adding it if new; 0 for NULL or "" (or if the table is full). */
+static uint16_t node_intern(struct hlr_registry *reg, const char *name)
+{
+	if (!name || !*name)
+		return 0;
+	uint16_t id = 0;
+	pthread_mutex_lock(&reg->node_mutex);
+	for (unsigned i = 0; i < reg->n_nodes; i++) {
+		if (strcmp(reg->nodes[i], name) == 0) {
+			id = (uint16_t)(i + 1);
+			break;
+		}
+	}
+	if (!id && reg->n_nodes < MAX_NODES) {
+		char **n = realloc(reg->nodes, (reg->n_nodes + 1) * sizeof(*n));
+		char *copy = strdup(name);
+		if (n)
+			reg->nodes = n;
+		if (n && copy) {
+			reg->nodes[reg->n_nodes++] = copy;
+			id = (uint16_t)reg->n_nodes;
+		} else {
+			free(copy);
+		}
+	}
+	pthread_mutex_unlock(&reg->node_mutex);
+	return id;
+}
+
+const char *hlr_registry_node_name(struct hlr_registry *reg, uint16_t id)
+{
+	const char *name = NULL;
+	pthread_mutex_lock(&reg->node_mutex);
+	if (id >= 1 && id <= reg->n_nodes)
+		name = reg->nodes[id - 1];
+	pthread_mutex_unlock(&reg->node_mutex);
+	return name;
+}
+
 /* Fills rec (and info, if not NULL) from the current row selected with SUBSCR_COLS.
  * Returns 0, or -EINVAL for a row that does not parse (it is logged and skipped). */
-static int row_to_rec(const struct hlr_registry *reg, struct store_stmt *s, struct hlr_subscr *rec,
+static int row_to_rec(struct hlr_registry *reg, struct store_stmt *s, struct hlr_subscr *rec,
                       struct hlr_subscr_info *info)
 {
 	memset(rec, 0, sizeof(*rec));
@@ -376,18 +425,26 @@ static int row_to_rec(const struct hlr_registry *reg, struct store_stmt *s, stru
 	rec->op_is_opc = op_kind && strcmp(op_kind, "opc") == 0;
 	rec->sqn = (uint64_t)store_col_int64(s, 10);
 	rec->ind_bitlen = (uint8_t)store_col_int64(s, 11);
+	rec->vlr_id = node_intern(reg, store_col_text(s, 12));
+	rec->sgsn_id = node_intern(reg, store_col_text(s, 13));
 	if (info) {
 		struct hlr_subscr copy = *rec; /* rec may be &info->rec */
 		memset(info, 0, sizeof(*info));
 		info->rec = copy;
 		memset(info->rec.keys_sealed, 0, sizeof(info->rec.keys_sealed));
-		copy_text(info->holder.name, sizeof(info->holder.name), store_col_text(s, 12));
+		copy_text(info->holder.name, sizeof(info->holder.name), store_col_text(s, 14));
 		copy_text(info->holder.id_document, sizeof(info->holder.id_document),
-		          store_col_text(s, 13));
+		          store_col_text(s, 15));
 		copy_text(info->holder.nationality, sizeof(info->holder.nationality),
-		          store_col_text(s, 14));
-		info->created_at = store_col_int64(s, 15);
-		info->activated_at = store_col_int64(s, 16);
+		          store_col_text(s, 16));
+		info->created_at = store_col_int64(s, 17);
+		info->activated_at = store_col_int64(s, 18);
+		copy_text(info->vlr_name, sizeof(info->vlr_name), store_col_text(s, 12));
+		copy_text(info->sgsn_name, sizeof(info->sgsn_name), store_col_text(s, 13));
+		info->vlr_updated_at = store_col_int64(s, 19);
+		info->sgsn_updated_at = store_col_int64(s, 20);
+		copy_text(info->imei, sizeof(info->imei), store_col_text(s, 21));
+		info->imei_updated_at = store_col_int64(s, 22);
 	}
 	return 0;
 }
@@ -460,6 +517,7 @@ int hlr_registry_open(struct store *st, const struct hlr_profile *profile,
 	memcpy(reg->master_key, master_key, 32);
 	pthread_rwlock_init(&reg->lock, NULL);
 	pthread_mutex_init(&reg->write_mutex, NULL);
+	pthread_mutex_init(&reg->node_mutex, NULL);
 	for (int i = 0; i < SQN_STRIPES; i++)
 		pthread_mutex_init(&reg->sqn_locks[i], NULL);
 	int rc = load_all(reg);
@@ -486,6 +544,10 @@ void hlr_registry_close(struct hlr_registry *reg)
 	OPENSSL_cleanse(reg->master_key, sizeof(reg->master_key));
 	pthread_rwlock_destroy(&reg->lock);
 	pthread_mutex_destroy(&reg->write_mutex);
+	pthread_mutex_destroy(&reg->node_mutex);
+	for (unsigned i = 0; i < reg->n_nodes; i++)
+		free(reg->nodes[i]);
+	free(reg->nodes);
 	for (int i = 0; i < SQN_STRIPES; i++)
 		pthread_mutex_destroy(&reg->sqn_locks[i]);
 	free(reg);
@@ -739,6 +801,9 @@ int hlr_subscr_update(struct hlr_registry *reg, uint64_t imsi, const struct hlr_
                       struct hlr_subscr_info *out, struct hlr_field_error *err)
 {
 	struct hlr_subscr_info cur;
+	struct hlr_subscr before, after;
+	hlr_change_fn notify = NULL;
+	void *notify_ctx = NULL;
 	int rc;
 	int64_t now = clock_now();
 
@@ -827,9 +892,9 @@ int hlr_subscr_update(struct hlr_registry *reg, uint64_t imsi, const struct hlr_
 	}
 	if (rc != 0)
 		goto out;
-
 	pthread_rwlock_wrlock(&reg->lock);
 	struct hlr_subscr *r = slot_rec(reg, slot);
+	before = *r;
 	if (r->msisdn != next.msisdn) {
 		index_del(reg, IDX_MSISDN, slot);
 		r->msisdn = next.msisdn;
@@ -839,7 +904,10 @@ int hlr_subscr_update(struct hlr_registry *reg, uint64_t imsi, const struct hlr_
 	r->status = next.status;
 	r->class_id = next.class_id;
 	r->city_id = next.city_id;
+	after = *r;
 	pthread_rwlock_unlock(&reg->lock);
+	notify = reg->on_change;
+	notify_ctx = reg->on_change_ctx;
 	LOGI("hlr", "IMSI='%" PRIu64 "': updated (status %s, class %s)", imsi,
 	     hlr_status_name(next.status), hlr_profile_class_name(reg->profile, next.class_id));
 
@@ -854,12 +922,17 @@ int hlr_subscr_update(struct hlr_registry *reg, uint64_t imsi, const struct hlr_
 	}
 out:
 	pthread_mutex_unlock(&reg->write_mutex);
+	if (notify)
+		notify(notify_ctx, &before, &after);
 	return rc;
 }
 
 int hlr_subscr_delete(struct hlr_registry *reg, uint64_t imsi)
 {
 	int rc;
+	struct hlr_subscr before;
+	hlr_change_fn notify = NULL;
+	void *notify_ctx = NULL;
 	pthread_mutex_lock(&reg->write_mutex);
 	pthread_rwlock_rdlock(&reg->lock);
 	struct key ik = {imsi, 0, 0};
@@ -886,6 +959,9 @@ int hlr_subscr_delete(struct hlr_registry *reg, uint64_t imsi)
 	pthread_mutex_t *sqn_lock = &reg->sqn_locks[imsi % SQN_STRIPES];
 	pthread_mutex_lock(sqn_lock);
 	pthread_rwlock_wrlock(&reg->lock);
+	before = *slot_rec(reg, slot);
+	notify = reg->on_change;
+	notify_ctx = reg->on_change_ctx;
 	for (int kind = 0; kind < IDX_COUNT; kind++)
 		index_del(reg, kind, slot);
 	slot_free(reg, slot);
@@ -895,6 +971,8 @@ int hlr_subscr_delete(struct hlr_registry *reg, uint64_t imsi)
 	LOGI("hlr", "IMSI='%" PRIu64 "': deleted", imsi);
 out:
 	pthread_mutex_unlock(&reg->write_mutex);
+	if (notify)
+		notify(notify_ctx, &before, NULL);
 	return rc;
 }
 
@@ -1213,4 +1291,119 @@ int hlr_subscr_import_csv(struct hlr_registry *reg, FILE *f, uint64_t *imported,
 	}
 	pthread_mutex_unlock(&reg->write_mutex);
 	return rc;
+}
+
+/* --- GSUP: serving nodes, IMEI, peers -------------------------------------- */
+
+int hlr_registry_peer_ind(struct hlr_registry *reg, const char *name, unsigned *ind)
+{
+	struct store_stmt *s;
+	int rc, step;
+	store_lock(reg->st);
+	rc = store_prepare(reg->st, "SELECT ind FROM gsup_peer WHERE name = $1", &s);
+	if (rc == 0) {
+		store_bind_text(s, 1, name);
+		step = store_step(s);
+		if (step == STORE_ROW)
+			*ind = (unsigned)store_col_int64(s, 0);
+		store_reset(s);
+		if (step == STORE_ROW)
+			goto out;
+		rc = step == STORE_DONE ? 0 : -EIO;
+	}
+	/* A new name takes the next slot: 1 for the first, as osmo-hlr does. */
+	if (rc == 0)
+		rc = store_prepare(reg->st,
+		                   "INSERT INTO gsup_peer (name, ind, first_seen) SELECT $1, "
+		                   "coalesce(max(ind), 0) + 1, $2 FROM gsup_peer RETURNING ind",
+		                   &s);
+	if (rc == 0) {
+		store_bind_text(s, 1, name);
+		store_bind_int64(s, 2, clock_now());
+		step = store_step(s);
+		if (step == STORE_ROW)
+			*ind = (unsigned)store_col_int64(s, 0);
+		else
+			rc = -EIO;
+		while (step == STORE_ROW)
+			step = store_step(s);
+		store_reset(s);
+	}
+out:
+	store_unlock(reg->st);
+	return rc;
+}
+
+int hlr_subscr_set_serving(struct hlr_registry *reg, uint64_t imsi, enum hlr_domain d,
+                           const char *node, const char *only_if_node, uint16_t *previous)
+{
+	struct hlr_subscr rec;
+	if (hlr_subscr_get_by_imsi(reg, imsi, &rec) != 0)
+		return -ENOENT;
+	uint16_t before = d == HLR_DOMAIN_CS ? rec.vlr_id : rec.sgsn_id;
+	if (previous)
+		*previous = before;
+	if (only_if_node && before != node_intern(reg, only_if_node))
+		return 0;
+	uint16_t after = node_intern(reg, node);
+
+	struct store_stmt *s;
+	int rc;
+	store_lock(reg->st);
+	rc = store_prepare(
+	    reg->st,
+	    d == HLR_DOMAIN_CS
+	        ? "UPDATE subscriber SET vlr_name = $2, vlr_updated_at = $3 WHERE id = $1"
+	        : "UPDATE subscriber SET sgsn_name = $2, sgsn_updated_at = $3 WHERE id = $1",
+	    &s);
+	if (rc == 0) {
+		store_bind_int64(s, 1, (int64_t)rec.id);
+		store_bind_text(s, 2, node && *node ? node : NULL);
+		store_bind_int64(s, 3, clock_now());
+		rc = store_step(s) == STORE_DONE ? 0 : -EIO;
+		store_reset(s);
+	}
+	store_unlock(reg->st);
+	if (rc != 0)
+		return rc;
+
+	pthread_rwlock_wrlock(&reg->lock);
+	struct key ik = {imsi, 0, 0};
+	uint32_t slot = index_find(reg, IDX_IMSI, &ik);
+	if (slot != UINT32_MAX) {
+		if (d == HLR_DOMAIN_CS)
+			slot_rec(reg, slot)->vlr_id = after;
+		else
+			slot_rec(reg, slot)->sgsn_id = after;
+	}
+	pthread_rwlock_unlock(&reg->lock);
+	return 0;
+}
+
+int hlr_subscr_set_imei(struct hlr_registry *reg, uint64_t imsi, const char *imei)
+{
+	struct hlr_subscr rec;
+	if (hlr_subscr_get_by_imsi(reg, imsi, &rec) != 0)
+		return -ENOENT;
+	struct store_stmt *s;
+	store_lock(reg->st);
+	int rc = store_prepare(
+	    reg->st, "UPDATE subscriber SET imei = $2, imei_updated_at = $3 WHERE id = $1", &s);
+	if (rc == 0) {
+		store_bind_int64(s, 1, (int64_t)rec.id);
+		store_bind_text(s, 2, imei);
+		store_bind_int64(s, 3, clock_now());
+		rc = store_step(s) == STORE_DONE ? 0 : -EIO;
+		store_reset(s);
+	}
+	store_unlock(reg->st);
+	return rc;
+}
+
+void hlr_registry_on_change(struct hlr_registry *reg, hlr_change_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&reg->write_mutex);
+	reg->on_change = fn;
+	reg->on_change_ctx = ctx;
+	pthread_mutex_unlock(&reg->write_mutex);
 }

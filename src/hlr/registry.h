@@ -98,6 +98,34 @@ int hlr_subscr_import_csv(struct hlr_registry *reg, FILE *f, uint64_t *imported,
 int hlr_subscr_keys_open(struct hlr_registry *reg, const struct hlr_subscr *rec, uint8_t k[16],
                          uint8_t op[16]);
 
+/* --- GSUP: serving nodes, IMEI, peers ------------------------------------ */
+
+/* The node (VLR/SGSN IPA name) with registry node id `id`, or NULL. Node ids are
+ * small numbers given to names as they appear; the string lives as long as the
+ * registry. */
+const char *hlr_registry_node_name(struct hlr_registry *reg, uint16_t id);
+
+/* The persistent SQN IND slot of a GSUP peer name (TS 33.102 Annex C): 1 for the
+ * first name ever seen, 2 for the next... (as osmo-hlr). 0 with *ind, or -EIO. */
+int hlr_registry_peer_ind(struct hlr_registry *reg, const char *name, unsigned *ind);
+
+/* Records that `node` (NULL: nobody) serves the subscriber in domain d since now,
+ * durably. If only_if_node is not NULL, changes nothing unless the current node
+ * is that one (for PurgeMS). 0, -ENOENT, -EIO. *previous (may be NULL) receives
+ * the node id that served before. */
+int hlr_subscr_set_serving(struct hlr_registry *reg, uint64_t imsi, enum hlr_domain d,
+                           const char *node, const char *only_if_node, uint16_t *previous);
+
+/* Stores the IMEI (14 to 16 digits) last seen for the subscriber. 0, -ENOENT, -EIO. */
+int hlr_subscr_set_imei(struct hlr_registry *reg, uint64_t imsi, const char *imei);
+
+/* Called after every change the operator makes to a subscriber (class, status,
+ * MSISDN, deletion), outside the registry's locks, on the API's thread. after is
+ * NULL for a deletion. One callback; registering again replaces it. */
+typedef void (*hlr_change_fn)(void *ctx, const struct hlr_subscr *before,
+                              const struct hlr_subscr *after);
+void hlr_registry_on_change(struct hlr_registry *reg, hlr_change_fn fn, void *ctx);
+
 /* Checks that the master key opens the sealed keys of a stored subscriber (any
  * one), so that a wrong key file is noticed at start and not at the first
  * authentication. 0 (also for an empty registry), or -EBADMSG. */

@@ -45,7 +45,11 @@ struct hlr_subscr {
 	uint8_t ind_bitlen;
 	uint8_t op_is_opc;
 	uint16_t city_id; /* 0: none, else 1 + index into the profile's cities */
+	uint16_t vlr_id;  /* serving VLR (CS): 0 none, else a registry node id */
+	uint16_t sgsn_id; /* serving SGSN (PS): likewise */
 };
+
+enum hlr_domain { HLR_DOMAIN_CS, HLR_DOMAIN_PS };
 
 /* Holder and bookkeeping fields kept in the store only. */
 struct hlr_subscr_holder {
@@ -60,6 +64,12 @@ struct hlr_subscr_info {
 	struct hlr_subscr_holder holder;
 	int64_t created_at;
 	int64_t activated_at; /* 0: never */
+	char vlr_name[64];    /* "" when not attached */
+	int64_t vlr_updated_at;
+	char sgsn_name[64];
+	int64_t sgsn_updated_at;
+	char imei[17];
+	int64_t imei_updated_at;
 };
 
 /* Validated input for a new subscriber (secrets in clear: wipe after use). */

@@ -14,6 +14,7 @@
 #include "common/hex.h"
 #include "common/log.h"
 #include "crypto/keyfile.h"
+#include "hlr/gsup_server.h"
 #include "hlr/profile.h"
 #include "hlr/registry.h"
 #include "koryod/worker.h"
@@ -154,6 +155,7 @@ int main(int argc, char **argv)
 	struct hlr_registry *reg = NULL;
 	struct hlr_profile profile = {0};
 	struct worker_pool *workers = NULL;
+	struct gsup_server *gsup = NULL;
 	struct api_server *api = NULL;
 	uint8_t master_key[32], token_bytes[32];
 	char token[65];
@@ -228,16 +230,33 @@ int main(int argc, char **argv)
 	}
 	LOGN("main", "network %s (MCC %s MNC %s), %zu subscribers", profile.name, profile.mcc,
 	     profile.mnc, hlr_registry_count(reg));
-
 	unsigned n_workers = koryo_config_worker_count(&cfg);
-	if (worker_pool_start(n_workers, &workers) != 0)
+	struct worker_service services[1];
+	unsigned n_services = 0;
+	if (cfg.gsup_port) {
+		struct gsup_server_options gopt = {.host = cfg.gsup_host,
+		                                   .port = cfg.gsup_port,
+		                                   .isd_timeout_s = cfg.gsup_isd_timeout,
+		                                   .workers = n_workers};
+		if (gsup_server_create(&gopt, reg, &gsup) != 0)
+			goto out;
+		services[n_services++] = (struct worker_service){.name = "gsup",
+		                                                 .start = gsup_server_worker_start,
+		                                                 .stop = gsup_server_worker_stop,
+		                                                 .ctx = gsup};
+	}
+	if (worker_pool_start(n_workers, services, n_services, &workers) != 0) {
+		fprintf(stderr, "koryod: cannot start the protocol workers (GSUP on %s:%u)\n",
+		        cfg.gsup_host, cfg.gsup_port);
 		goto out;
+	}
 	struct api_options aopt = {.host = cfg.api_host,
 	                           .port = cfg.api_port,
 	                           .threads = cfg.api_threads,
 	                           .token = token,
 	                           .tmp_dir = cfg.data_dir,
-	                           .workers = n_workers};
+	                           .workers = n_workers,
+	                           .gsup = gsup};
 	if (api_start(&aopt, reg, &api) != 0) {
 		fprintf(stderr, "koryod: cannot listen on %s:%u\n", cfg.api_host, cfg.api_port);
 		goto out;
@@ -251,6 +270,7 @@ int main(int argc, char **argv)
 out:
 	api_stop(api);
 	worker_pool_stop(workers);
+	gsup_server_destroy(gsup);
 	hlr_registry_close(reg);
 	hlr_profile_free(&profile);
 	store_close(st);

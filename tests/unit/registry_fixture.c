@@ -75,10 +75,10 @@ void registry_fixture_setup(struct registry_fixture *fx, const char *tag,
 	                            "national_prefix = 0\n"
 	                            "international_prefix = 00\n");
 	registry_fixture_write_file(fx, "classes.csv",
-	                            "name,description\n"
-	                            "citizen,\"Citizen: domestic only\"\n"
-	                            "foreigner,Foreign visitor\n"
-	                            "official,\"Official, capped\"\n");
+	                            "name,description,domains,apns\n"
+	                            "citizen,\"Citizen: domestic only\",cs ps,intranet\n"
+	                            "foreigner,Foreign visitor,cs ps,internet\n"
+	                            "official,\"Official, capped\",cs,\n");
 	registry_fixture_write_file(fx, "cities.csv",
 	                            "name,province,population,kind\n"
 	                            "Pyongyang,Pyongyang,2000000,capital\n"

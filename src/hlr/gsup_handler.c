@@ -1,0 +1,381 @@
+/* GSUP procedures: what koryod does with each message a VLR or SGSN sends
+ * (docs/gsup.md). Runs on the worker that owns the connection. */
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/hex.h"
+#include "common/log.h"
+#include "hlr/auc.h"
+#include "hlr/gsup_internal.h"
+#include "hlr/registry.h"
+
+static enum hlr_domain domain_of(const struct gsup_msg *m)
+{
+	/* No CN domain means PS, as osmo-hlr assumes. */
+	return m->has_cn_domain && m->cn_domain == GSUP_CN_DOMAIN_CS ? HLR_DOMAIN_CS
+	                                                             : HLR_DOMAIN_PS;
+}
+
+/* Looks up the subscriber of m and checks it may be served at all. Returns 0
+ * with *rec filled, or the GSM cause to refuse with. */
+static uint8_t subscr_servable(struct gsup_conn *conn, const struct gsup_msg *m,
+                               struct hlr_subscr *rec)
+{
+	uint64_t imsi;
+	if (hlr_imsi_parse(m->imsi, &imsi) != 0 ||
+	    hlr_subscr_get_by_imsi(conn->w->srv->reg, imsi, rec) != 0)
+		return GSUP_CAUSE_IMSI_UNKNOWN;
+	switch (rec->status) {
+	case HLR_STATUS_ACTIVE:
+		return 0;
+	case HLR_STATUS_TERMINATED:
+		return GSUP_CAUSE_IMSI_UNKNOWN;
+	default: /* pending, suspended */
+		return GSUP_CAUSE_GPRS_AND_NON_GPRS_NOT_ALLOWED;
+	}
+}
+
+/* --- SendAuthInfo ----------------------------------------------------------- */
+
+static void rx_send_auth_info(struct gsup_conn *conn, const struct gsup_msg *m)
+{
+	struct hlr_subscr rec;
+	uint8_t cause = subscr_servable(conn, m, &rec);
+	if (cause) {
+		gsup_conn_send_error(conn, m, cause);
+		return;
+	}
+	unsigned n = m->has_num_vectors && m->num_vectors >= 1 && m->num_vectors <= GSUP_MAX_AUTH
+	                 ? m->num_vectors
+	                 : GSUP_MAX_AUTH;
+	bool resync = m->has_auts && m->has_rand;
+	struct aka_vector v[GSUP_MAX_AUTH];
+	int rc = hlr_auc_gen_vectors(conn->w->srv->reg, rec.imsi, n, conn->ind,
+	                             resync ? m->auts : NULL, resync ? m->rand : NULL, v);
+	if (rc < 0) {
+		gsup_conn_send_error(conn, m,
+		                     rc == -ENOENT || rc == -EACCES ? GSUP_CAUSE_IMSI_UNKNOWN
+		                                                    : GSUP_CAUSE_NET_FAIL);
+		return;
+	}
+	struct gsup_msg res;
+	gsup_make_response(m, GSUP_SEND_AUTH_INFO_RES, &res);
+	res.n_auth = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct gsup_auth_tuple *t = &res.auth[i];
+		t->has_gsm = t->has_umts = true;
+		memcpy(t->rand, v[i].rand, 16);
+		memcpy(t->sres, v[i].sres, 4);
+		memcpy(t->kc, v[i].kc, 8);
+		memcpy(t->ik, v[i].ik, 16);
+		memcpy(t->ck, v[i].ck, 16);
+		memcpy(t->autn, v[i].autn, 16);
+		memcpy(t->res, v[i].res, 8);
+		t->res_len = 8;
+	}
+	LOGD("gsup", "IMSI='%s': %u vectors for '%s' (IND %u)%s", m->imsi, n, conn->name, conn->ind,
+	     resync ? " after resync" : "");
+	gsup_conn_send(conn, &res);
+	OPENSSL_cleanse(v, sizeof(v));
+	OPENSSL_cleanse(res.auth, sizeof(res.auth));
+}
+
+/* --- UpdateLocation --------------------------------------------------------- */
+
+/* Fills ISD with what the subscriber's class allows in domain d. */
+static void build_isd(struct gsup_server *srv, const struct hlr_subscr *rec, enum hlr_domain d,
+                      struct gsup_msg *isd)
+{
+	const struct hlr_profile *p = hlr_registry_profile(srv->reg);
+	isd->type = GSUP_INSERT_DATA_REQ;
+	hlr_imsi_format(rec->imsi, isd->imsi);
+	if (rec->msisdn)
+		snprintf(isd->msisdn, sizeof(isd->msisdn), "%" PRIu64, rec->msisdn);
+	isd->has_cn_domain = true;
+	isd->cn_domain = d == HLR_DOMAIN_CS ? GSUP_CN_DOMAIN_CS : GSUP_CN_DOMAIN_PS;
+	if (d == HLR_DOMAIN_PS && rec->class_id < p->n_classes) {
+		const struct hlr_class *c = &p->classes[rec->class_id];
+		/* The complete list: the SGSN replaces what it had (an APN the class lost
+		 * is withdrawn). */
+		isd->pdp_info_complete = true;
+		for (unsigned i = 0; i < c->n_apns && i < GSUP_MAX_PDP; i++) {
+			struct gsup_pdp_info *pdp = &isd->pdp[isd->n_pdp++];
+			pdp->context_id = (uint8_t)(i + 1);
+			pdp->has_pdp_type = true;
+			pdp->pdp_type = 0xf121; /* IETF, IPv4 */
+			snprintf(pdp->apn, sizeof(pdp->apn), "%s", c->apns[i]);
+		}
+	}
+}
+
+void gsup_build_isd(struct gsup_server *srv, const struct hlr_subscr *rec, int domain,
+                    struct gsup_msg *isd)
+{
+	build_isd(srv, rec, (enum hlr_domain)domain, isd);
+}
+
+static void on_lu_timer_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void lu_free(struct gsup_lu *lu)
+{
+	struct gsup_conn *conn = lu->conn;
+	for (struct gsup_lu **pp = &conn->lus; *pp; pp = &(*pp)->next) {
+		if (*pp == lu) {
+			*pp = lu->next;
+			break;
+		}
+	}
+	uv_timer_stop(&lu->timer);
+	uv_close((uv_handle_t *)&lu->timer, on_lu_timer_closed);
+}
+
+void gsup_lu_cancel_all(struct gsup_conn *conn)
+{
+	while (conn->lus)
+		lu_free(conn->lus);
+}
+
+static struct gsup_lu *lu_find(struct gsup_conn *conn, const char *imsi)
+{
+	for (struct gsup_lu *lu = conn->lus; lu; lu = lu->next) {
+		if (strcmp(lu->imsi, imsi) == 0)
+			return lu;
+	}
+	return NULL;
+}
+
+/* A response to the LU's request, rebuilt from what the LU kept of it. */
+static void lu_response(const struct gsup_lu *lu, uint8_t type, struct gsup_msg *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->type = type;
+	snprintf(out->imsi, sizeof(out->imsi), "%s", lu->imsi);
+	out->has_msg_class = lu->has_msg_class;
+	out->msg_class = lu->msg_class;
+	if (lu->has_session) {
+		out->has_session = true;
+		out->session_id = lu->session_id;
+		out->session_state = 3; /* END */
+	}
+	if (lu->dest_name_len) {
+		out->destination_name = lu->dest_name;
+		out->destination_name_len = lu->dest_name_len;
+	}
+}
+
+static void lu_fail(struct gsup_lu *lu, uint8_t cause)
+{
+	struct gsup_msg err;
+	lu_response(lu, GSUP_UPDATE_LOCATION_ERR, &err);
+	err.has_cause = true;
+	err.cause = cause;
+	atomic_fetch_add(&lu->conn->w->srv->errors_sent, 1);
+	LOGI("gsup", "IMSI='%s': UpdateLocation from '%s' failed, cause 0x%02x", lu->imsi,
+	     lu->conn->name, cause);
+	gsup_conn_send(lu->conn, &err);
+	lu_free(lu);
+}
+
+static void on_lu_timeout(uv_timer_t *t)
+{
+	struct gsup_lu *lu = t->data;
+	LOGN("gsup", "IMSI='%s': no InsertSubscriberData answer from '%s'", lu->imsi,
+	     lu->conn->name);
+	lu_fail(lu, GSUP_CAUSE_GSM_NET_FAIL);
+}
+
+/* The ISD was accepted: record the new serving node, answer, and cancel the old one. */
+static void lu_complete(struct gsup_lu *lu)
+{
+	struct gsup_conn *conn = lu->conn;
+	struct gsup_server *srv = conn->w->srv;
+	enum hlr_domain d = lu->cn_domain == GSUP_CN_DOMAIN_CS ? HLR_DOMAIN_CS : HLR_DOMAIN_PS;
+	uint64_t imsi;
+	uint16_t prev = 0;
+	int rc = hlr_imsi_parse(lu->imsi, &imsi) == 0
+	             ? hlr_subscr_set_serving(srv->reg, imsi, d, conn->name, NULL, &prev)
+	             : -ENOENT;
+	if (rc != 0) {
+		lu_fail(lu, rc == -ENOENT ? GSUP_CAUSE_IMSI_UNKNOWN : GSUP_CAUSE_NET_FAIL);
+		return;
+	}
+	struct gsup_msg res;
+	lu_response(lu, GSUP_UPDATE_LOCATION_RES, &res);
+	gsup_conn_send(conn, &res);
+	LOGI("gsup", "IMSI='%s': attached %s at '%s'", lu->imsi, d == HLR_DOMAIN_CS ? "CS" : "PS",
+	     conn->name);
+
+	const char *old = hlr_registry_node_name(srv->reg, prev);
+	if (old && strcmp(old, conn->name) != 0) {
+		struct gsup_msg cancel = {.type = GSUP_LOCATION_CANCEL_REQ};
+		snprintf(cancel.imsi, sizeof(cancel.imsi), "%s", lu->imsi);
+		cancel.has_cn_domain = true;
+		cancel.cn_domain = lu->cn_domain;
+		cancel.has_cancel_type = true;
+		cancel.cancel_type = 0; /* update procedure */
+		cancel.has_msg_class = true;
+		cancel.msg_class = GSUP_CLASS_SUBSCRIBER_MGMT;
+		if (gsup_send_to_peer(srv, old, &cancel) == -ENOENT)
+			LOGI("gsup", "IMSI='%s': previous node '%s' not connected; no cancel sent",
+			     lu->imsi, old);
+	}
+	lu_free(lu);
+}
+
+static void rx_update_location(struct gsup_conn *conn, const struct gsup_msg *m)
+{
+	struct gsup_server *srv = conn->w->srv;
+	struct hlr_subscr rec;
+	uint8_t cause = subscr_servable(conn, m, &rec);
+	if (cause) {
+		gsup_conn_send_error(conn, m, cause);
+		return;
+	}
+	enum hlr_domain d = domain_of(m);
+	const struct hlr_profile *p = hlr_registry_profile(srv->reg);
+	const struct hlr_class *c = rec.class_id < p->n_classes ? &p->classes[rec.class_id] : NULL;
+	if (!c || (d == HLR_DOMAIN_CS && !c->cs)) {
+		gsup_conn_send_error(conn, m, GSUP_CAUSE_PLMN_NOT_ALLOWED);
+		return;
+	}
+	if (d == HLR_DOMAIN_PS && !c->ps) {
+		gsup_conn_send_error(conn, m, GSUP_CAUSE_GPRS_NOT_ALLOWED);
+		return;
+	}
+
+	struct gsup_lu *lu = lu_find(conn, m->imsi);
+	if (lu)
+		lu_free(lu); /* a repeated request replaces the one pending */
+	lu = calloc(1, sizeof(*lu));
+	if (!lu) {
+		gsup_conn_send_error(conn, m, GSUP_CAUSE_NET_FAIL);
+		return;
+	}
+	lu->conn = conn;
+	snprintf(lu->imsi, sizeof(lu->imsi), "%s", m->imsi);
+	lu->cn_domain = d == HLR_DOMAIN_CS ? GSUP_CN_DOMAIN_CS : GSUP_CN_DOMAIN_PS;
+	lu->has_msg_class = m->has_msg_class;
+	lu->msg_class = m->msg_class;
+	lu->has_session = m->has_session;
+	lu->session_id = m->session_id;
+	if (m->source_name && m->source_name_len <= sizeof(lu->dest_name)) {
+		memcpy(lu->dest_name, m->source_name, m->source_name_len);
+		lu->dest_name_len = m->source_name_len;
+	}
+	uv_timer_init(conn->w->loop, &lu->timer);
+	lu->timer.data = lu;
+	lu->next = conn->lus;
+	conn->lus = lu;
+	uv_timer_start(&lu->timer, on_lu_timeout, (uint64_t)srv->isd_timeout_s * 1000, 0);
+
+	struct gsup_msg isd;
+	memset(&isd, 0, sizeof(isd));
+	build_isd(srv, &rec, d, &isd);
+	isd.has_msg_class = m->has_msg_class;
+	isd.msg_class = m->msg_class;
+	if (gsup_conn_send(conn, &isd) != 0)
+		lu_fail(lu, GSUP_CAUSE_NET_FAIL);
+}
+
+static void rx_insert_data_answer(struct gsup_conn *conn, const struct gsup_msg *m)
+{
+	struct gsup_lu *lu = lu_find(conn, m->imsi);
+	if (!lu) {
+		/* An answer to data pushed after a change: nothing waits for it. */
+		LOGD("gsup", "IMSI='%s': %s from '%s'", m->imsi, gsup_type_name(m->type),
+		     conn->name);
+		return;
+	}
+	if (m->type == GSUP_INSERT_DATA_RES)
+		lu_complete(lu);
+	else
+		lu_fail(lu, GSUP_CAUSE_NET_FAIL);
+}
+
+/* --- PurgeMS, CheckIMEI ----------------------------------------------------- */
+
+static void rx_purge_ms(struct gsup_conn *conn, const struct gsup_msg *m)
+{
+	uint64_t imsi;
+	struct hlr_subscr rec;
+	if (hlr_imsi_parse(m->imsi, &imsi) != 0 ||
+	    hlr_subscr_get_by_imsi(conn->w->srv->reg, imsi, &rec) != 0) {
+		gsup_conn_send_error(conn, m, GSUP_CAUSE_IMSI_UNKNOWN);
+		return;
+	}
+	/* Only the node that serves the subscriber can purge it. */
+	int rc =
+	    hlr_subscr_set_serving(conn->w->srv->reg, imsi, domain_of(m), NULL, conn->name, NULL);
+	if (rc != 0) {
+		gsup_conn_send_error(conn, m, GSUP_CAUSE_NET_FAIL);
+		return;
+	}
+	struct gsup_msg res;
+	gsup_make_response(m, GSUP_PURGE_MS_RES, &res);
+	gsup_conn_send(conn, &res);
+}
+
+static void rx_check_imei(struct gsup_conn *conn, const struct gsup_msg *m)
+{
+	uint64_t imsi;
+	struct hlr_subscr rec;
+	if (!str_is_digits(m->imei, 14, 16)) {
+		gsup_conn_send_error(conn, m, GSUP_CAUSE_INV_MAND_INFO);
+		return;
+	}
+	if (hlr_imsi_parse(m->imsi, &imsi) != 0 ||
+	    hlr_subscr_get_by_imsi(conn->w->srv->reg, imsi, &rec) != 0) {
+		gsup_conn_send_error(conn, m, GSUP_CAUSE_IMSI_UNKNOWN);
+		return;
+	}
+	if (hlr_subscr_set_imei(conn->w->srv->reg, imsi, m->imei) != 0) {
+		gsup_conn_send_error(conn, m, GSUP_CAUSE_NET_FAIL);
+		return;
+	}
+	struct gsup_msg res;
+	gsup_make_response(m, GSUP_CHECK_IMEI_RES, &res);
+	res.has_imei_result = true;
+	res.imei_result = 0; /* ACK on the wire */
+	gsup_conn_send(conn, &res);
+}
+
+/* --- dispatch --------------------------------------------------------------- */
+
+void gsup_handle(struct gsup_conn *conn, struct gsup_msg *m)
+{
+	switch (m->type) {
+	case GSUP_SEND_AUTH_INFO_REQ:
+		rx_send_auth_info(conn, m);
+		break;
+	case GSUP_UPDATE_LOCATION_REQ:
+		rx_update_location(conn, m);
+		break;
+	case GSUP_INSERT_DATA_RES:
+	case GSUP_INSERT_DATA_ERR:
+		rx_insert_data_answer(conn, m);
+		break;
+	case GSUP_PURGE_MS_REQ:
+		rx_purge_ms(conn, m);
+		break;
+	case GSUP_CHECK_IMEI_REQ:
+		rx_check_imei(conn, m);
+		break;
+	case GSUP_AUTH_FAIL_REPORT:
+		LOGN("gsup", "IMSI='%s': authentication failure reported by '%s'", m->imsi,
+		     conn->name);
+		break;
+	default:
+		if (GSUP_IS_REQUEST(m->type))
+			gsup_conn_send_error(conn, m, GSUP_CAUSE_MSGT_NOTEXIST);
+		else
+			LOGD("gsup", "IMSI='%s': %s from '%s'", m->imsi, gsup_type_name(m->type),
+			     conn->name);
+		break;
+	}
+}

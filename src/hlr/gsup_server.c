@@ -1,0 +1,502 @@
+/* GSUP server I/O: listeners, connections, IPA framing and CCM, the peer table,
+ * and the mailboxes that carry frames to a connection from other threads. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "hlr/gsup_internal.h"
+#include "hlr/registry.h"
+
+/* --- peers ------------------------------------------------------------------ */
+
+/* Registers conn under its name. 0, or -EEXIST if another connection has it. */
+static int peer_add(struct gsup_server *srv, struct gsup_conn *conn)
+{
+	int rc = 0;
+	pthread_mutex_lock(&srv->peers_lock);
+	for (unsigned i = 0; i < srv->n_peers; i++) {
+		if (strcmp(srv->peers[i].name, conn->name) == 0) {
+			rc = -EEXIST;
+			goto out;
+		}
+	}
+	if (srv->n_peers == srv->cap_peers) {
+		unsigned cap = srv->cap_peers ? srv->cap_peers * 2 : 16;
+		struct gsup_peer_entry *p = realloc(srv->peers, cap * sizeof(*p));
+		if (!p) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		srv->peers = p;
+		srv->cap_peers = cap;
+	}
+	struct gsup_peer_entry *e = &srv->peers[srv->n_peers++];
+	snprintf(e->name, sizeof(e->name), "%s", conn->name);
+	e->worker = conn->w->id;
+	e->conn_id = conn->id;
+out:
+	pthread_mutex_unlock(&srv->peers_lock);
+	return rc;
+}
+
+static void peer_remove(struct gsup_server *srv, struct gsup_conn *conn)
+{
+	pthread_mutex_lock(&srv->peers_lock);
+	for (unsigned i = 0; i < srv->n_peers; i++) {
+		if (srv->peers[i].conn_id == conn->id) {
+			srv->peers[i] = srv->peers[--srv->n_peers];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&srv->peers_lock);
+}
+
+/* --- writing ---------------------------------------------------------------- */
+
+struct write_req {
+	uv_write_t req;
+	size_t len;
+	uint8_t data[];
+};
+
+static void on_written(uv_write_t *req, int status)
+{
+	(void)status; /* a failed write shows up as a read error and closes the connection */
+	free(req);
+}
+
+static void conn_write_raw(struct gsup_conn *conn, const uint8_t *data, size_t len)
+{
+	if (conn->closing)
+		return;
+	struct write_req *wr = malloc(sizeof(*wr) + len);
+	if (!wr) {
+		LOGE("gsup", "peer '%s': out of memory; frame dropped", conn->name);
+		return;
+	}
+	memcpy(wr->data, data, len);
+	wr->len = len;
+	uv_buf_t buf = uv_buf_init((char *)wr->data, (unsigned)len);
+	if (uv_write(&wr->req, (uv_stream_t *)&conn->tcp, &buf, 1, on_written) != 0)
+		free(wr);
+}
+
+/* Builds the IPA frame of a GSUP message into out (IPA_MAX_FRAME). Returns the
+ * frame length or a negative errno. */
+static int gsup_frame(const struct gsup_msg *m, uint8_t *out)
+{
+	int n = gsup_encode(m, out + 4, IPA_MAX_FRAME - 4);
+	if (n < 0)
+		return n;
+	int h = ipa_header_write(out, IPA_PROTO_OSMO, IPA_EXT_GSUP, (size_t)n);
+	return h < 0 ? h : h + n;
+}
+
+int gsup_conn_send(struct gsup_conn *conn, const struct gsup_msg *m)
+{
+	uint8_t frame[IPA_MAX_FRAME];
+	int n = gsup_frame(m, frame);
+	if (n < 0) {
+		LOGE("gsup", "IMSI='%s': cannot encode %s: %s", m->imsi, gsup_type_name(m->type),
+		     strerror(-n));
+		return n;
+	}
+	LOGD("gsup", "IMSI='%s': %s to '%s'", m->imsi, gsup_type_name(m->type), conn->name);
+	conn_write_raw(conn, frame, (size_t)n);
+	return 0;
+}
+
+void gsup_conn_send_error(struct gsup_conn *conn, const struct gsup_msg *req, uint8_t cause)
+{
+	struct gsup_msg err;
+	gsup_make_response(req, GSUP_TO_ERROR(req->type), &err);
+	err.has_cause = true;
+	err.cause = cause;
+	atomic_fetch_add(&conn->w->srv->errors_sent, 1);
+	LOGI("gsup", "IMSI='%s': %s from '%s' refused, cause 0x%02x", req->imsi,
+	     gsup_type_name(req->type), conn->name, cause);
+	gsup_conn_send(conn, &err);
+}
+
+/* --- mailboxes -------------------------------------------------------------- */
+
+static struct gsup_conn *conn_by_id(struct gsup_worker *w, uint32_t id)
+{
+	for (struct gsup_conn *c = w->conns; c; c = c->next) {
+		if (c->id == id)
+			return c;
+	}
+	return NULL;
+}
+
+static void on_mailbox(uv_async_t *a)
+{
+	struct gsup_worker *w = a->data;
+	pthread_mutex_lock(&w->mailbox_lock);
+	struct gsup_post *p = w->posts;
+	w->posts = NULL;
+	pthread_mutex_unlock(&w->mailbox_lock);
+
+	/* Posts were pushed at the head: send them in the order they were posted. */
+	struct gsup_post *rev = NULL;
+	while (p) {
+		struct gsup_post *next = p->next;
+		p->next = rev;
+		rev = p;
+		p = next;
+	}
+	while (rev) {
+		struct gsup_post *next = rev->next;
+		struct gsup_conn *c = conn_by_id(w, rev->conn_id);
+		if (c)
+			conn_write_raw(c, rev->data, rev->len);
+		free(rev);
+		rev = next;
+	}
+}
+
+int gsup_send_to_peer(struct gsup_server *srv, const char *name, const struct gsup_msg *m)
+{
+	uint8_t frame[IPA_MAX_FRAME];
+	int n = gsup_frame(m, frame);
+	if (n < 0)
+		return n;
+
+	unsigned worker = 0;
+	uint32_t conn_id = 0;
+	pthread_mutex_lock(&srv->peers_lock);
+	for (unsigned i = 0; i < srv->n_peers; i++) {
+		if (strcmp(srv->peers[i].name, name) == 0) {
+			worker = srv->peers[i].worker;
+			conn_id = srv->peers[i].conn_id;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&srv->peers_lock);
+	if (!conn_id)
+		return -ENOENT;
+
+	struct gsup_worker *w = &srv->workers[worker];
+	struct gsup_post *p = malloc(sizeof(*p) + (size_t)n);
+	if (!p)
+		return -ENOMEM;
+	p->conn_id = conn_id;
+	p->len = (size_t)n;
+	memcpy(p->data, frame, (size_t)n);
+	pthread_mutex_lock(&w->mailbox_lock);
+	if (!w->mailbox_open) {
+		pthread_mutex_unlock(&w->mailbox_lock);
+		free(p);
+		return -ENOENT;
+	}
+	p->next = w->posts;
+	w->posts = p;
+	uv_async_send(&w->mailbox);
+	pthread_mutex_unlock(&w->mailbox_lock);
+	LOGI("gsup", "IMSI='%s': %s to '%s'", m->imsi, gsup_type_name(m->type), name);
+	return 0;
+}
+
+/* --- connections ------------------------------------------------------------ */
+
+static void on_conn_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void conn_close(struct gsup_conn *conn, const char *why)
+{
+	if (conn->closing)
+		return;
+	conn->closing = true;
+	struct gsup_worker *w = conn->w;
+	if (conn->name[0]) {
+		peer_remove(w->srv, conn);
+		LOGN("gsup", "GSUP peer '%s' disconnected (%s)", conn->name, why);
+	} else {
+		LOGI("gsup", "GSUP connection closed before identification (%s)", why);
+	}
+	for (struct gsup_conn **pp = &w->conns; *pp; pp = &(*pp)->next) {
+		if (*pp == conn) {
+			*pp = conn->next;
+			break;
+		}
+	}
+	gsup_lu_cancel_all(conn);
+	atomic_fetch_sub(&w->srv->n_conns, 1);
+	uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
+}
+
+static void handle_ccm(struct gsup_conn *conn, const struct ipa_frame *f)
+{
+	uint8_t out[8];
+	if (f->payload_len < 1)
+		return;
+	switch (f->payload[0]) {
+	case IPA_CCM_PING:
+		conn_write_raw(conn, out, ipa_ccm_simple(out, IPA_CCM_PONG));
+		break;
+	case IPA_CCM_ID_ACK:
+		conn_write_raw(conn, out, ipa_ccm_simple(out, IPA_CCM_ID_ACK));
+		break;
+	case IPA_CCM_ID_RESP: {
+		struct ipa_id_resp id;
+		if (conn->name[0])
+			return; /* identified already; a repeat changes nothing */
+		if (ipa_ccm_id_resp_parse(f->payload, f->payload_len, &id) != 0 || !id.has_serno ||
+		    !id.serno[0]) {
+			conn_close(conn, "ID_RESP without a serial number");
+			return;
+		}
+		snprintf(conn->name, sizeof(conn->name), "%s", id.serno);
+		if (peer_add(conn->w->srv, conn) != 0) {
+			LOGW("gsup", "GSUP peer '%s' is already connected; refusing a second one",
+			     id.serno);
+			conn->name[0] = '\0';
+			conn_close(conn, "duplicate name");
+			return;
+		}
+		if (hlr_registry_peer_ind(conn->w->srv->reg, conn->name, &conn->ind) != 0)
+			conn->ind = 0;
+		LOGN("gsup", "GSUP peer '%s' connected (unit '%s', IND %u)", conn->name,
+		     id.unit_name, conn->ind);
+		break;
+	}
+	default:
+		break; /* PONG, ID_GET, NACK: nothing to do */
+	}
+}
+
+static void handle_frame(struct gsup_conn *conn, const struct ipa_frame *f)
+{
+	struct gsup_server *srv = conn->w->srv;
+	if (f->proto == IPA_PROTO_CCM) {
+		handle_ccm(conn, f);
+		return;
+	}
+	if (f->proto != IPA_PROTO_OSMO || f->ext != IPA_EXT_GSUP) {
+		LOGI("gsup", "peer '%s': frame of stream 0x%02x/0x%02x ignored", conn->name,
+		     f->proto, f->ext);
+		return;
+	}
+	struct gsup_msg m;
+	uint8_t cause = 0;
+	memset(&m, 0, sizeof(m));
+	int rc = gsup_decode(f->payload, f->payload_len, &m, &cause);
+	if (rc != 0) {
+		atomic_fetch_add(&srv->frames_bad, 1);
+		if (m.imsi[0] && GSUP_IS_REQUEST(m.type))
+			gsup_conn_send_error(conn, &m, cause ? cause : GSUP_CAUSE_INV_MAND_INFO);
+		else
+			LOGI("gsup", "peer '%s': undecodable GSUP message dropped", conn->name);
+		return;
+	}
+	atomic_fetch_add(&srv->requests[(m.type >> 2) & 63], 1);
+	if (!conn->name[0]) {
+		/* Nothing can be routed back to a peer without a name (as osmo-hlr). */
+		if (GSUP_IS_REQUEST(m.type))
+			gsup_conn_send_error(conn, &m, GSUP_CAUSE_NET_FAIL);
+		return;
+	}
+	gsup_handle(conn, &m);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct gsup_conn *conn = h->data;
+	(void)suggested;
+	buf->base = (char *)conn->rbuf + conn->rlen;
+	buf->len = sizeof(conn->rbuf) - conn->rlen;
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct gsup_conn *conn = s->data;
+	(void)buf;
+	if (n < 0) {
+		conn_close(conn, n == UV_EOF ? "closed by peer" : uv_strerror((int)n));
+		return;
+	}
+	conn->rlen += (size_t)n;
+	size_t off = 0;
+	while (!conn->closing) {
+		struct ipa_frame f;
+		int rc = ipa_frame_parse(conn->rbuf + off, conn->rlen - off, &f);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			atomic_fetch_add(&conn->w->srv->frames_bad, 1);
+			conn_close(conn, "bad IPA frame");
+			return;
+		}
+		handle_frame(conn, &f);
+		off += f.frame_len;
+	}
+	if (conn->closing)
+		return;
+	memmove(conn->rbuf, conn->rbuf + off, conn->rlen - off);
+	conn->rlen -= off;
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+	struct gsup_worker *w = listener->data;
+	if (status < 0)
+		return;
+	struct gsup_conn *conn = calloc(1, sizeof(*conn));
+	if (!conn)
+		return;
+	uv_tcp_init(w->loop, &conn->tcp);
+	conn->tcp.data = conn;
+	conn->w = w;
+	if (uv_accept(listener, (uv_stream_t *)&conn->tcp) != 0) {
+		uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
+		return;
+	}
+	conn->id = atomic_fetch_add(&w->srv->next_conn_id, 1);
+	conn->next = w->conns;
+	w->conns = conn;
+	atomic_fetch_add(&w->srv->n_conns, 1);
+	uv_tcp_nodelay(&conn->tcp, 1);
+	uint8_t idget[32];
+	conn_write_raw(conn, idget, ipa_ccm_id_get(idget));
+	uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read);
+}
+
+/* --- lifecycle -------------------------------------------------------------- */
+
+int gsup_server_create(const struct gsup_server_options *opt, struct hlr_registry *reg,
+                       struct gsup_server **out)
+{
+	struct gsup_server *srv = calloc(1, sizeof(*srv));
+	if (!srv || !(srv->workers = calloc(opt->workers, sizeof(*srv->workers)))) {
+		free(srv);
+		return -ENOMEM;
+	}
+	srv->reg = reg;
+	snprintf(srv->host, sizeof(srv->host), "%s", opt->host);
+	srv->port = opt->port;
+	srv->isd_timeout_s = opt->isd_timeout_s;
+	srv->n_workers = opt->workers;
+	srv->next_conn_id = 1;
+	pthread_mutex_init(&srv->peers_lock, NULL);
+	for (unsigned i = 0; i < opt->workers; i++) {
+		srv->workers[i].srv = srv;
+		srv->workers[i].id = i;
+		pthread_mutex_init(&srv->workers[i].mailbox_lock, NULL);
+	}
+	hlr_registry_on_change(reg, gsup_push_on_change, srv);
+	*out = srv;
+	return 0;
+}
+
+/* A listening socket of this worker's own: the kernel spreads connections over
+ * the workers' sockets (SO_REUSEPORT). */
+static int listen_socket(const struct gsup_server *srv)
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(srv->port)};
+	if (inet_pton(AF_INET, srv->host, &addr.sin_addr) != 1)
+		return -EINVAL;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+int gsup_server_worker_start(void *srv_, unsigned worker, uv_loop_t *loop)
+{
+	struct gsup_server *srv = srv_;
+	struct gsup_worker *w = &srv->workers[worker];
+	w->loop = loop;
+	w->mailbox.data = w;
+	if (uv_async_init(loop, &w->mailbox, on_mailbox) != 0)
+		return -EIO;
+	pthread_mutex_lock(&w->mailbox_lock);
+	w->mailbox_open = true;
+	pthread_mutex_unlock(&w->mailbox_lock);
+
+	int fd = listen_socket(srv);
+	if (fd < 0) {
+		LOGE("gsup", "cannot listen on %s:%u: %s", srv->host, srv->port, strerror(-fd));
+		return fd;
+	}
+	uv_tcp_init(loop, &w->listener);
+	w->listener.data = w;
+	w->listening = true;
+	if (uv_tcp_open(&w->listener, fd) != 0 ||
+	    uv_listen((uv_stream_t *)&w->listener, 128, on_connection) != 0) {
+		LOGE("gsup", "cannot listen on %s:%u", srv->host, srv->port);
+		return -EIO;
+	}
+	if (worker == 0)
+		LOGN("gsup", "GSUP listening on %s:%u", srv->host, srv->port);
+	return 0;
+}
+
+static void on_mailbox_closed(uv_handle_t *h)
+{
+	struct gsup_worker *w = h->data;
+	pthread_mutex_lock(&w->mailbox_lock);
+	while (w->posts) {
+		struct gsup_post *next = w->posts->next;
+		free(w->posts);
+		w->posts = next;
+	}
+	pthread_mutex_unlock(&w->mailbox_lock);
+}
+
+void gsup_server_worker_stop(void *srv_, unsigned worker)
+{
+	struct gsup_server *srv = srv_;
+	struct gsup_worker *w = &srv->workers[worker];
+	if (w->listening)
+		uv_close((uv_handle_t *)&w->listener, NULL);
+	while (w->conns)
+		conn_close(w->conns, "koryod stopping");
+	if (w->loop) {
+		pthread_mutex_lock(&w->mailbox_lock);
+		w->mailbox_open = false;
+		pthread_mutex_unlock(&w->mailbox_lock);
+		uv_close((uv_handle_t *)&w->mailbox, on_mailbox_closed);
+	}
+}
+
+void gsup_server_destroy(struct gsup_server *srv)
+{
+	if (!srv)
+		return;
+	hlr_registry_on_change(srv->reg, NULL, NULL);
+	for (unsigned i = 0; i < srv->n_workers; i++)
+		pthread_mutex_destroy(&srv->workers[i].mailbox_lock);
+	pthread_mutex_destroy(&srv->peers_lock);
+	free(srv->peers);
+	free(srv->workers);
+	free(srv);
+}
+
+void gsup_server_get_stats(struct gsup_server *srv, struct gsup_server_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->connections = atomic_load(&srv->n_conns);
+	pthread_mutex_lock(&srv->peers_lock);
+	out->peers = srv->n_peers;
+	pthread_mutex_unlock(&srv->peers_lock);
+	for (unsigned i = 0; i < 64; i++)
+		out->requests[i] = atomic_load(&srv->requests[i]);
+	out->errors_sent = atomic_load(&srv->errors_sent);
+	out->frames_bad = atomic_load(&srv->frames_bad);
+}
