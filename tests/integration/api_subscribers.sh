@@ -108,7 +108,7 @@ expect_eq "$(jget .activated_at)" null "create: activated_at of a pending subscr
 [[ "$(jget .created_at)" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$ ]] ||
   fail "create: created_at is '$(jget .created_at)'"
 expect_eq "$(jget 'keys | sort | join(",")')" \
-  "activated_at,auth,city,class,created_at,holder,iccid,imsi,msisdn,status" "create: members"
+  "activated_at,auth,city,class,created_at,holder,iccid,imei,imei_updated_at,imsi,msisdn,serving,status" "create: members"
 created=$BODY
 expect_eq "$(total)" $((base + 1)) "subscribers after create"
 expect_eq "$(metric citizen pending)" $(($(csv_count '$4 == "citizen" && $5 == "pending"') + 1)) \
