@@ -6,15 +6,18 @@
 
 struct hlr_registry;
 struct gsup_server;
+struct store_queue;
 struct api_server;
 
 struct api_options {
 	const char *host; /* numeric IPv4 */
 	uint16_t port;
 	unsigned threads;
-	const char *token;   /* the bearer token, hex */
-	const char *tmp_dir; /* where uploads are spooled (the data directory) */	unsigned workers;    /* shown in /metrics */
-	struct gsup_server *gsup; /* NULL when GSUP is off; its counters go to /metrics */
+	const char *token;         /* the bearer token, hex */
+	const char *tmp_dir;       /* where uploads are spooled (the data directory) */
+	unsigned workers;          /* shown in /metrics */
+	struct gsup_server *gsup;  /* NULL when GSUP is off; its counters go to /metrics */
+	struct store_queue *queue; /* the group commit, for /metrics */
 };
 
 /* Starts serving. Returns 0, or -EADDRINUSE / -EIO (logged). */

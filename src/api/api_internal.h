@@ -24,8 +24,10 @@ struct api_server {
 	struct MHD_Daemon *daemon;
 	struct hlr_registry *reg;
 	char token[128];
-	char tmp_dir[4096];	unsigned workers;
+	char tmp_dir[4096];
+	unsigned workers;
 	struct gsup_server *gsup;
+	struct store_queue *queue;
 	struct histogram latency[ROUTE_COUNT];
 };
 

@@ -9,6 +9,7 @@
 #include "hlr/gsup_server.h"
 #include "hlr/registry.h"
 #include "store/store.h"
+#include "store/store_queue.h"
 
 struct textbuf {
 	char *s;
@@ -88,6 +89,25 @@ enum MHD_Result api_metrics_handle(struct api_server *srv, struct MHD_Connection
 	          "# HELP koryo_workers Protocol worker threads (one event loop each).\n"
 	          "# TYPE koryo_workers gauge\nkoryo_workers %u\n",
 	          srv->workers);
+	if (srv->queue) {
+		struct store_queue_stats qs;
+		store_queue_get_stats(srv->queue, &qs);
+		tb_append(&tb,
+		          "# HELP koryo_store_queue_depth Writes waiting for the group commit.\n"
+		          "# TYPE koryo_store_queue_depth gauge\nkoryo_store_queue_depth %llu\n"
+		          "# HELP koryo_store_queue_batches_total Group commits (one fsync each).\n"
+		          "# TYPE koryo_store_queue_batches_total counter\n"
+		          "koryo_store_queue_batches_total %llu\n"
+		          "# HELP koryo_store_queue_statements_total Writes made durable by group "
+		          "commit.\n"
+		          "# TYPE koryo_store_queue_statements_total counter\n"
+		          "koryo_store_queue_statements_total %llu\n"
+		          "# HELP koryo_store_queue_failures_total Writes whose commit failed.\n"
+		          "# TYPE koryo_store_queue_failures_total counter\n"
+		          "koryo_store_queue_failures_total %llu\n",
+		          (unsigned long long)qs.depth, (unsigned long long)qs.batches,
+		          (unsigned long long)qs.statements, (unsigned long long)qs.failures);
+	}
 	if (srv->gsup) {
 		struct gsup_server_stats gs;
 		gsup_server_get_stats(srv->gsup, &gs);

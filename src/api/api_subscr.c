@@ -469,10 +469,19 @@ enum MHD_Result api_profile_handle(struct api_server *srv, struct MHD_Connection
 		                                "international_prefix", p->international_prefix));
 	json_t *items = json_array();
 	if (strcmp(what, "classes") == 0) {
-		for (unsigned i = 0; i < p->n_classes; i++)
-			json_array_append_new(items,
-			                      json_pack("{s:s,s:s}", "name", p->classes[i].name,
-			                                "description", p->classes[i].description));
+		for (unsigned i = 0; i < p->n_classes; i++) {
+			const struct hlr_class *c = &p->classes[i];
+			json_t *domains = json_array(), *apns = json_array();
+			if (c->cs)
+				json_array_append_new(domains, json_string("cs"));
+			if (c->ps)
+				json_array_append_new(domains, json_string("ps"));
+			for (unsigned a = 0; a < c->n_apns; a++)
+				json_array_append_new(apns, json_string(c->apns[a]));
+			json_array_append_new(items, json_pack("{s:s,s:s,s:o,s:o}", "name", c->name,
+			                                       "description", c->description,
+			                                       "domains", domains, "apns", apns));
+		}
 	} else {
 		for (unsigned i = 0; i < p->n_cities; i++)
 			json_array_append_new(items, json_pack("{s:s,s:s,s:I,s:s}", "name",

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "crypto/aka.h"
+#include "store/store_queue.h"
 
 struct hlr_registry;
 
@@ -22,3 +23,13 @@ struct hlr_registry;
  *   -EIO      the store failed: no vector is handed out, the SQN is unchanged. */
 int hlr_auc_gen_vectors(struct hlr_registry *reg, uint64_t imsi, unsigned n, unsigned ind,
                         const uint8_t *auts, const uint8_t *auts_rand, struct aka_vector *out);
+
+/* As hlr_auc_gen_vectors(), for the message path: the vectors are in out when
+ * this returns n, but may be handed out only once done(ctx, 0) has been called
+ * (the new SQN is then durable; done(ctx, rc < 0) means it is not, and the
+ * vectors must be dropped). done runs on the group-commit thread, or before this
+ * returns when the registry has none; ctx and out must stay valid until then.
+ * Returns n, or the errors of hlr_auc_gen_vectors() (done is then not called). */
+int hlr_auc_gen_vectors_durable(struct hlr_registry *reg, uint64_t imsi, unsigned n, unsigned ind,
+                                const uint8_t *auts, const uint8_t *auts_rand,
+                                struct aka_vector *out, store_done_fn done, void *ctx);

@@ -609,12 +609,7 @@ int gsup_encode(const struct gsup_msg *m, uint8_t *out, size_t cap)
 		return n;
 	put_tlv(&w, IEI_IMSI, v, (size_t)n);
 
-	/* libosmogsm 1.7 has no field for 0x52; later versions write it for
-	 * SAI requests only. Right after the IMSI matches the captures. */
-	if (m->type == GSUP_SEND_AUTH_INFO_REQ && m->has_num_vectors)
-		put_tlv(&w, IEI_NUM_VECTORS, &m->num_vectors, 1);
-
-	/* From here on, osmo_gsup_encode()'s order. */
+	/* The rest in osmo_gsup_encode()'s order. */
 	put_lv_number(&w, IEI_MSISDN, m->msisdn, sizeof(m->msisdn));
 	put_lv_number(&w, IEI_HLR_NUMBER, m->hlr_number, sizeof(m->hlr_number));
 	if (m->has_cause)
@@ -627,8 +622,15 @@ int gsup_encode(const struct gsup_msg *m, uint8_t *out, size_t cap)
 		put_tlv(&w, IEI_FREEZE_PTMSI, NULL, 0);
 	for (unsigned i = 0; i < m->n_pdp; i++)
 		put_pdp_info(&w, &m->pdp[i]);
-	for (unsigned i = 0; i < m->n_auth; i++)
-		put_auth_tuple(&w, &m->auth[i]);
+	/* libosmogsm writes the number of vectors wanted in a SAI request
+	 * where the tuples go in any other message, and never both. */
+	if (m->type == GSUP_SEND_AUTH_INFO_REQ) {
+		if (m->has_num_vectors)
+			put_tlv(&w, IEI_NUM_VECTORS, &m->num_vectors, 1);
+	} else {
+		for (unsigned i = 0; i < m->n_auth; i++)
+			put_auth_tuple(&w, &m->auth[i]);
+	}
 	if (m->has_auts)
 		put_tlv(&w, IEI_AUTS, m->auts, sizeof(m->auts));
 	if (m->has_rand)

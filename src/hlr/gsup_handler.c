@@ -40,6 +40,46 @@ static uint8_t subscr_servable(struct gsup_conn *conn, const struct gsup_msg *m,
 
 /* --- SendAuthInfo ----------------------------------------------------------- */
 
+/* Vectors waiting for their SQN to become durable. */
+struct sai_pending {
+	struct gsup_reply_to to;
+	unsigned n;
+	struct aka_vector v[GSUP_MAX_AUTH];
+};
+
+/* Runs once the SQN is durable (rc 0) or not: only then may the vectors leave. */
+static void sai_done(void *ctx, int rc)
+{
+	struct sai_pending *p = ctx;
+	struct gsup_msg res;
+	if (rc != 0) {
+		LOGE("gsup", "IMSI='%s': SQN not stored; vectors withheld", p->to.imsi);
+		gsup_reply_to_msg(&p->to, GSUP_SEND_AUTH_INFO_ERR, &res);
+		res.has_cause = true;
+		res.cause = GSUP_CAUSE_NET_FAIL;
+	} else {
+		gsup_reply_to_msg(&p->to, GSUP_SEND_AUTH_INFO_RES, &res);
+		res.n_auth = p->n;
+		for (unsigned i = 0; i < p->n; i++) {
+			struct gsup_auth_tuple *t = &res.auth[i];
+			const struct aka_vector *v = &p->v[i];
+			t->has_gsm = t->has_umts = true;
+			memcpy(t->rand, v->rand, 16);
+			memcpy(t->sres, v->sres, 4);
+			memcpy(t->kc, v->kc, 8);
+			memcpy(t->ik, v->ik, 16);
+			memcpy(t->ck, v->ck, 16);
+			memcpy(t->autn, v->autn, 16);
+			memcpy(t->res, v->res, 8);
+			t->res_len = 8;
+		}
+	}
+	gsup_reply_post(&p->to, &res);
+	OPENSSL_cleanse(res.auth, sizeof(res.auth));
+	OPENSSL_cleanse(p, sizeof(*p));
+	free(p);
+}
+
 static void rx_send_auth_info(struct gsup_conn *conn, const struct gsup_msg *m)
 {
 	struct hlr_subscr rec;
@@ -48,39 +88,25 @@ static void rx_send_auth_info(struct gsup_conn *conn, const struct gsup_msg *m)
 		gsup_conn_send_error(conn, m, cause);
 		return;
 	}
-	unsigned n = m->has_num_vectors && m->num_vectors >= 1 && m->num_vectors <= GSUP_MAX_AUTH
-	                 ? m->num_vectors
-	                 : GSUP_MAX_AUTH;
+	struct sai_pending *p = malloc(sizeof(*p));
+	if (!p) {
+		gsup_conn_send_error(conn, m, GSUP_CAUSE_NET_FAIL);
+		return;
+	}
+	gsup_reply_to_init(&p->to, conn, m);
+	p->n = m->has_num_vectors && m->num_vectors >= 1 && m->num_vectors <= GSUP_MAX_AUTH
+	           ? m->num_vectors
+	           : GSUP_MAX_AUTH;
 	bool resync = m->has_auts && m->has_rand;
-	struct aka_vector v[GSUP_MAX_AUTH];
-	int rc = hlr_auc_gen_vectors(conn->w->srv->reg, rec.imsi, n, conn->ind,
-	                             resync ? m->auts : NULL, resync ? m->rand : NULL, v);
+	int rc = hlr_auc_gen_vectors_durable(conn->w->srv->reg, rec.imsi, p->n, conn->ind,
+	                                     resync ? m->auts : NULL, resync ? m->rand : NULL, p->v,
+	                                     sai_done, p);
 	if (rc < 0) {
+		free(p);
 		gsup_conn_send_error(conn, m,
 		                     rc == -ENOENT || rc == -EACCES ? GSUP_CAUSE_IMSI_UNKNOWN
 		                                                    : GSUP_CAUSE_NET_FAIL);
-		return;
 	}
-	struct gsup_msg res;
-	gsup_make_response(m, GSUP_SEND_AUTH_INFO_RES, &res);
-	res.n_auth = n;
-	for (unsigned i = 0; i < n; i++) {
-		struct gsup_auth_tuple *t = &res.auth[i];
-		t->has_gsm = t->has_umts = true;
-		memcpy(t->rand, v[i].rand, 16);
-		memcpy(t->sres, v[i].sres, 4);
-		memcpy(t->kc, v[i].kc, 8);
-		memcpy(t->ik, v[i].ik, 16);
-		memcpy(t->ck, v[i].ck, 16);
-		memcpy(t->autn, v[i].autn, 16);
-		memcpy(t->res, v[i].res, 8);
-		t->res_len = 8;
-	}
-	LOGD("gsup", "IMSI='%s': %u vectors for '%s' (IND %u)%s", m->imsi, n, conn->name, conn->ind,
-	     resync ? " after resync" : "");
-	gsup_conn_send(conn, &res);
-	OPENSSL_cleanse(v, sizeof(v));
-	OPENSSL_cleanse(res.auth, sizeof(res.auth));
 }
 
 /* --- UpdateLocation --------------------------------------------------------- */
@@ -92,8 +118,11 @@ static void build_isd(struct gsup_server *srv, const struct hlr_subscr *rec, enu
 	const struct hlr_profile *p = hlr_registry_profile(srv->reg);
 	isd->type = GSUP_INSERT_DATA_REQ;
 	hlr_imsi_format(rec->imsi, isd->imsi);
-	if (rec->msisdn)
-		snprintf(isd->msisdn, sizeof(isd->msisdn), "%" PRIu64, rec->msisdn);
+	if (rec->msisdn) {
+		char digits[24]; /* an MSISDN has at most 15 */
+		snprintf(digits, sizeof(digits), "%" PRIu64, rec->msisdn);
+		snprintf(isd->msisdn, sizeof(isd->msisdn), "%.15s", digits);
+	}
 	isd->has_cn_domain = true;
 	isd->cn_domain = d == HLR_DOMAIN_CS ? GSUP_CN_DOMAIN_CS : GSUP_CN_DOMAIN_PS;
 	if (d == HLR_DOMAIN_PS && rec->class_id < p->n_classes) {
@@ -144,39 +173,20 @@ void gsup_lu_cancel_all(struct gsup_conn *conn)
 static struct gsup_lu *lu_find(struct gsup_conn *conn, const char *imsi)
 {
 	for (struct gsup_lu *lu = conn->lus; lu; lu = lu->next) {
-		if (strcmp(lu->imsi, imsi) == 0)
+		if (strcmp(lu->to.imsi, imsi) == 0)
 			return lu;
 	}
 	return NULL;
 }
 
-/* A response to the LU's request, rebuilt from what the LU kept of it. */
-static void lu_response(const struct gsup_lu *lu, uint8_t type, struct gsup_msg *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->type = type;
-	snprintf(out->imsi, sizeof(out->imsi), "%s", lu->imsi);
-	out->has_msg_class = lu->has_msg_class;
-	out->msg_class = lu->msg_class;
-	if (lu->has_session) {
-		out->has_session = true;
-		out->session_id = lu->session_id;
-		out->session_state = 3; /* END */
-	}
-	if (lu->dest_name_len) {
-		out->destination_name = lu->dest_name;
-		out->destination_name_len = lu->dest_name_len;
-	}
-}
-
 static void lu_fail(struct gsup_lu *lu, uint8_t cause)
 {
 	struct gsup_msg err;
-	lu_response(lu, GSUP_UPDATE_LOCATION_ERR, &err);
+	gsup_reply_to_msg(&lu->to, GSUP_UPDATE_LOCATION_ERR, &err);
 	err.has_cause = true;
 	err.cause = cause;
 	atomic_fetch_add(&lu->conn->w->srv->errors_sent, 1);
-	LOGI("gsup", "IMSI='%s': UpdateLocation from '%s' failed, cause 0x%02x", lu->imsi,
+	LOGI("gsup", "IMSI='%s': UpdateLocation from '%s' failed, cause 0x%02x", lu->to.imsi,
 	     lu->conn->name, cause);
 	gsup_conn_send(lu->conn, &err);
 	lu_free(lu);
@@ -185,47 +195,83 @@ static void lu_fail(struct gsup_lu *lu, uint8_t cause)
 static void on_lu_timeout(uv_timer_t *t)
 {
 	struct gsup_lu *lu = t->data;
-	LOGN("gsup", "IMSI='%s': no InsertSubscriberData answer from '%s'", lu->imsi,
+	LOGN("gsup", "IMSI='%s': no InsertSubscriberData answer from '%s'", lu->to.imsi,
 	     lu->conn->name);
 	lu_fail(lu, GSUP_CAUSE_GSM_NET_FAIL);
 }
 
-/* The ISD was accepted: record the new serving node, answer, and cancel the old one. */
-static void lu_complete(struct gsup_lu *lu)
+/* A location update waiting for the new serving node to become durable. */
+struct ul_pending {
+	struct gsup_reply_to to;
+	uint8_t cn_domain;
+	char node[64];
+	uint16_t previous;
+};
+
+/* Runs once the serving node is durable (rc 0) or not: answers, then tells the
+ * previous node, if another one, that the subscriber has left it. */
+static void ul_done(void *ctx, int rc)
 {
-	struct gsup_conn *conn = lu->conn;
-	struct gsup_server *srv = conn->w->srv;
-	enum hlr_domain d = lu->cn_domain == GSUP_CN_DOMAIN_CS ? HLR_DOMAIN_CS : HLR_DOMAIN_PS;
-	uint64_t imsi;
-	uint16_t prev = 0;
-	int rc = hlr_imsi_parse(lu->imsi, &imsi) == 0
-	             ? hlr_subscr_set_serving(srv->reg, imsi, d, conn->name, NULL, &prev)
-	             : -ENOENT;
+	struct ul_pending *p = ctx;
+	struct gsup_server *srv = p->to.srv;
+	struct gsup_msg res;
 	if (rc != 0) {
-		lu_fail(lu, rc == -ENOENT ? GSUP_CAUSE_IMSI_UNKNOWN : GSUP_CAUSE_NET_FAIL);
+		gsup_reply_to_msg(&p->to, GSUP_UPDATE_LOCATION_ERR, &res);
+		res.has_cause = true;
+		res.cause = GSUP_CAUSE_NET_FAIL;
+		gsup_reply_post(&p->to, &res);
+		free(p);
 		return;
 	}
-	struct gsup_msg res;
-	lu_response(lu, GSUP_UPDATE_LOCATION_RES, &res);
-	gsup_conn_send(conn, &res);
-	LOGI("gsup", "IMSI='%s': attached %s at '%s'", lu->imsi, d == HLR_DOMAIN_CS ? "CS" : "PS",
-	     conn->name);
+	gsup_reply_to_msg(&p->to, GSUP_UPDATE_LOCATION_RES, &res);
+	gsup_reply_post(&p->to, &res);
+	LOGI("gsup", "IMSI='%s': attached %s at '%s'", p->to.imsi,
+	     p->cn_domain == GSUP_CN_DOMAIN_CS ? "CS" : "PS", p->node);
 
-	const char *old = hlr_registry_node_name(srv->reg, prev);
-	if (old && strcmp(old, conn->name) != 0) {
+	const char *old = hlr_registry_node_name(srv->reg, p->previous);
+	if (old && strcmp(old, p->node) != 0) {
 		struct gsup_msg cancel = {.type = GSUP_LOCATION_CANCEL_REQ};
-		snprintf(cancel.imsi, sizeof(cancel.imsi), "%s", lu->imsi);
+		snprintf(cancel.imsi, sizeof(cancel.imsi), "%s", p->to.imsi);
 		cancel.has_cn_domain = true;
-		cancel.cn_domain = lu->cn_domain;
+		cancel.cn_domain = p->cn_domain;
 		cancel.has_cancel_type = true;
 		cancel.cancel_type = 0; /* update procedure */
 		cancel.has_msg_class = true;
 		cancel.msg_class = GSUP_CLASS_SUBSCRIBER_MGMT;
 		if (gsup_send_to_peer(srv, old, &cancel) == -ENOENT)
 			LOGI("gsup", "IMSI='%s': previous node '%s' not connected; no cancel sent",
-			     lu->imsi, old);
+			     p->to.imsi, old);
 	}
+	free(p);
+}
+
+/* The ISD was accepted: record the new serving node; ul_done answers. */
+static void lu_complete(struct gsup_lu *lu)
+{
+	struct gsup_conn *conn = lu->conn;
+	struct gsup_server *srv = conn->w->srv;
+	enum hlr_domain d = lu->cn_domain == GSUP_CN_DOMAIN_CS ? HLR_DOMAIN_CS : HLR_DOMAIN_PS;
+	uint64_t imsi;
+	struct ul_pending *p = malloc(sizeof(*p));
+	if (!p || hlr_imsi_parse(lu->to.imsi, &imsi) != 0) {
+		free(p);
+		lu_fail(lu, GSUP_CAUSE_NET_FAIL);
+		return;
+	}
+	p->to = lu->to;
+	p->cn_domain = lu->cn_domain;
+	snprintf(p->node, sizeof(p->node), "%s", conn->name);
+	p->previous = 0;
 	lu_free(lu);
+	if (hlr_subscr_set_serving_durable(srv->reg, imsi, d, p->node, &p->previous, ul_done, p) !=
+	    0) {
+		struct gsup_msg err;
+		gsup_reply_to_msg(&p->to, GSUP_UPDATE_LOCATION_ERR, &err);
+		err.has_cause = true;
+		err.cause = GSUP_CAUSE_IMSI_UNKNOWN;
+		gsup_reply_post(&p->to, &err);
+		free(p);
+	}
 }
 
 static void rx_update_location(struct gsup_conn *conn, const struct gsup_msg *m)
@@ -258,16 +304,8 @@ static void rx_update_location(struct gsup_conn *conn, const struct gsup_msg *m)
 		return;
 	}
 	lu->conn = conn;
-	snprintf(lu->imsi, sizeof(lu->imsi), "%s", m->imsi);
+	gsup_reply_to_init(&lu->to, conn, m);
 	lu->cn_domain = d == HLR_DOMAIN_CS ? GSUP_CN_DOMAIN_CS : GSUP_CN_DOMAIN_PS;
-	lu->has_msg_class = m->has_msg_class;
-	lu->msg_class = m->msg_class;
-	lu->has_session = m->has_session;
-	lu->session_id = m->session_id;
-	if (m->source_name && m->source_name_len <= sizeof(lu->dest_name)) {
-		memcpy(lu->dest_name, m->source_name, m->source_name_len);
-		lu->dest_name_len = m->source_name_len;
-	}
 	uv_timer_init(conn->w->loop, &lu->timer);
 	lu->timer.data = lu;
 	lu->next = conn->lus;

@@ -12,19 +12,28 @@
 
 struct gsup_conn;
 
-/* An UpdateLocation waiting for the InsertSubscriberData answer. */
-struct gsup_lu {
-	struct gsup_lu *next;
-	struct gsup_conn *conn;
-	uv_timer_t timer;
+/* Where and how to answer a request later, possibly from another thread: the
+ * connection by (worker, id), never by pointer, and what the answer must echo. */
+struct gsup_reply_to {
+	struct gsup_server *srv;
+	unsigned worker;
+	uint32_t conn_id;
 	char imsi[16];
-	uint8_t cn_domain;
 	bool has_msg_class;
 	uint8_t msg_class;
 	bool has_session;
 	uint32_t session_id;
 	uint8_t dest_name[64]; /* the request's Source Name, answered as Destination Name */
 	size_t dest_name_len;
+};
+
+/* An UpdateLocation waiting for the InsertSubscriberData answer. */
+struct gsup_lu {
+	struct gsup_lu *next;
+	struct gsup_conn *conn;
+	uv_timer_t timer;
+	uint8_t cn_domain;
+	struct gsup_reply_to to;
 };
 
 struct gsup_conn {
@@ -87,6 +96,14 @@ struct gsup_server {
 };
 
 /* gsup_server.c */
+/* Records how to answer req, received on conn. */
+void gsup_reply_to_init(struct gsup_reply_to *to, struct gsup_conn *conn,
+                        const struct gsup_msg *req);
+/* Starts an answer of the given type (zeroing out). */
+void gsup_reply_to_msg(const struct gsup_reply_to *to, uint8_t type, struct gsup_msg *out);
+/* Sends m on the connection `to` names, from any thread (through the worker's
+ * mailbox). 0, or a negative errno (the connection may be gone: then nothing). */
+int gsup_reply_post(const struct gsup_reply_to *to, const struct gsup_msg *m);
 /* Encodes m and sends it on conn (same thread). 0, or a negative errno (logged). */
 int gsup_conn_send(struct gsup_conn *conn, const struct gsup_msg *m);
 /* Sends m to the peer called name, on whichever worker owns it (any thread).

@@ -161,6 +161,80 @@ static void on_mailbox(uv_async_t *a)
 	}
 }
 
+/* Queues a frame for connection conn_id of a worker and wakes that worker. */
+static int post_frame(struct gsup_server *srv, unsigned worker, uint32_t conn_id,
+                      const uint8_t *frame, size_t n)
+{
+	struct gsup_worker *w = &srv->workers[worker];
+	struct gsup_post *p = malloc(sizeof(*p) + n);
+	if (!p)
+		return -ENOMEM;
+	p->conn_id = conn_id;
+	p->len = n;
+	memcpy(p->data, frame, n);
+	pthread_mutex_lock(&w->mailbox_lock);
+	if (!w->mailbox_open) {
+		pthread_mutex_unlock(&w->mailbox_lock);
+		free(p);
+		return -ENOENT;
+	}
+	p->next = w->posts;
+	w->posts = p;
+	uv_async_send(&w->mailbox);
+	pthread_mutex_unlock(&w->mailbox_lock);
+	return 0;
+}
+
+void gsup_reply_to_init(struct gsup_reply_to *to, struct gsup_conn *conn,
+                        const struct gsup_msg *req)
+{
+	memset(to, 0, sizeof(*to));
+	to->srv = conn->w->srv;
+	to->worker = conn->w->id;
+	to->conn_id = conn->id;
+	snprintf(to->imsi, sizeof(to->imsi), "%s", req->imsi);
+	to->has_msg_class = req->has_msg_class;
+	to->msg_class = req->msg_class;
+	to->has_session = req->has_session;
+	to->session_id = req->session_id;
+	if (req->source_name && req->source_name_len <= sizeof(to->dest_name)) {
+		memcpy(to->dest_name, req->source_name, req->source_name_len);
+		to->dest_name_len = req->source_name_len;
+	}
+}
+
+void gsup_reply_to_msg(const struct gsup_reply_to *to, uint8_t type, struct gsup_msg *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->type = type;
+	snprintf(out->imsi, sizeof(out->imsi), "%s", to->imsi);
+	out->has_msg_class = to->has_msg_class;
+	out->msg_class = to->msg_class;
+	if (to->has_session) {
+		out->has_session = true;
+		out->session_id = to->session_id;
+		out->session_state = 3; /* END */
+	}
+	if (to->dest_name_len) {
+		out->destination_name = to->dest_name;
+		out->destination_name_len = to->dest_name_len;
+	}
+}
+
+int gsup_reply_post(const struct gsup_reply_to *to, const struct gsup_msg *m)
+{
+	uint8_t frame[IPA_MAX_FRAME];
+	int n = gsup_frame(m, frame);
+	if (n < 0) {
+		LOGE("gsup", "IMSI='%s': cannot encode %s: %s", m->imsi, gsup_type_name(m->type),
+		     strerror(-n));
+		return n;
+	}
+	if (GSUP_IS_REQUEST(m->type) == 0 && (m->type & 3) == 1)
+		atomic_fetch_add(&to->srv->errors_sent, 1);
+	return post_frame(to->srv, to->worker, to->conn_id, frame, (size_t)n);
+}
+
 int gsup_send_to_peer(struct gsup_server *srv, const char *name, const struct gsup_msg *m)
 {
 	uint8_t frame[IPA_MAX_FRAME];
@@ -181,26 +255,10 @@ int gsup_send_to_peer(struct gsup_server *srv, const char *name, const struct gs
 	pthread_mutex_unlock(&srv->peers_lock);
 	if (!conn_id)
 		return -ENOENT;
-
-	struct gsup_worker *w = &srv->workers[worker];
-	struct gsup_post *p = malloc(sizeof(*p) + (size_t)n);
-	if (!p)
-		return -ENOMEM;
-	p->conn_id = conn_id;
-	p->len = (size_t)n;
-	memcpy(p->data, frame, (size_t)n);
-	pthread_mutex_lock(&w->mailbox_lock);
-	if (!w->mailbox_open) {
-		pthread_mutex_unlock(&w->mailbox_lock);
-		free(p);
-		return -ENOENT;
-	}
-	p->next = w->posts;
-	w->posts = p;
-	uv_async_send(&w->mailbox);
-	pthread_mutex_unlock(&w->mailbox_lock);
-	LOGI("gsup", "IMSI='%s': %s to '%s'", m->imsi, gsup_type_name(m->type), name);
-	return 0;
+	int rc = post_frame(srv, worker, conn_id, frame, (size_t)n);
+	if (rc == 0)
+		LOGI("gsup", "IMSI='%s': %s to '%s'", m->imsi, gsup_type_name(m->type), name);
+	return rc;
 }
 
 /* --- connections ------------------------------------------------------------ */
@@ -280,7 +338,14 @@ static void handle_frame(struct gsup_conn *conn, const struct ipa_frame *f)
 		handle_ccm(conn, f);
 		return;
 	}
-	if (f->proto != IPA_PROTO_OSMO || f->ext != IPA_EXT_GSUP) {
+	if (f->proto != IPA_PROTO_OSMO) {
+		/* Not a stream a GSUP client speaks: this is not a GSUP client. */
+		atomic_fetch_add(&srv->frames_bad, 1);
+		conn_close(conn, "unknown IPA stream");
+		return;
+	}
+	if (f->ext != IPA_EXT_GSUP) {
+		/* OAP and other Osmocom extensions: accepted and ignored, as osmo-hlr. */
 		LOGI("gsup", "peer '%s': frame of stream 0x%02x/0x%02x ignored", conn->name,
 		     f->proto, f->ext);
 		return;
@@ -293,8 +358,12 @@ static void handle_frame(struct gsup_conn *conn, const struct ipa_frame *f)
 		atomic_fetch_add(&srv->frames_bad, 1);
 		if (m.imsi[0] && GSUP_IS_REQUEST(m.type))
 			gsup_conn_send_error(conn, &m, cause ? cause : GSUP_CAUSE_INV_MAND_INFO);
+		else if (m.imsi[0])
+			LOGI("gsup", "peer '%s': undecodable %s dropped", conn->name,
+			     gsup_type_name(m.type));
 		else
-			LOGI("gsup", "peer '%s': undecodable GSUP message dropped", conn->name);
+			/* Without an IMSI no answer can be addressed: the peer is broken. */
+			conn_close(conn, "GSUP message without a readable IMSI");
 		return;
 	}
 	atomic_fetch_add(&srv->requests[(m.type >> 2) & 63], 1);

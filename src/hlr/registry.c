@@ -51,9 +51,9 @@ struct hlr_registry {
 	pthread_mutex_t node_mutex;
 	char **nodes;
 	unsigned n_nodes;
-
 	hlr_change_fn on_change;
 	void *on_change_ctx;
+	struct store_queue *queue;
 };
 
 #define MAX_NODES 65535
@@ -1406,4 +1406,116 @@ void hlr_registry_on_change(struct hlr_registry *reg, hlr_change_fn fn, void *ct
 	reg->on_change = fn;
 	reg->on_change_ctx = ctx;
 	pthread_mutex_unlock(&reg->write_mutex);
+}
+
+void hlr_registry_set_queue(struct hlr_registry *reg, struct store_queue *q)
+{
+	reg->queue = q;
+}
+
+/* One statement, synchronously. Returns 0 or a negative errno. */
+static int write_now(struct hlr_registry *reg, const char *sql, const struct store_param *p,
+                     unsigned n)
+{
+	struct store_stmt *s;
+	store_lock(reg->st);
+	int rc = store_prepare(reg->st, sql, &s);
+	for (unsigned i = 0; rc == 0 && i < n; i++) {
+		if (p[i].type == STORE_PARAM_INT)
+			store_bind_int64(s, (int)i + 1, p[i].i);
+		else if (p[i].type == STORE_PARAM_TEXT)
+			store_bind_text(s, (int)i + 1, p[i].text);
+		else
+			store_bind_null(s, (int)i + 1);
+	}
+	if (rc == 0) {
+		rc = store_step(s) == STORE_DONE ? 0 : -EIO;
+		store_reset(s);
+	}
+	store_unlock(reg->st);
+	return rc;
+}
+
+/* Writes through the group commit, or synchronously when there is none; done is
+ * called either way (also when the queue refuses the write). */
+static void durable_write(struct hlr_registry *reg, const char *sql, const struct store_param *p,
+                          unsigned n, store_done_fn done, void *ctx)
+{
+	int rc = reg->queue ? store_queue_submit(reg->queue, sql, p, n, done, ctx)
+	                    : write_now(reg, sql, p, n);
+	if ((!reg->queue || rc != 0) && done)
+		done(ctx, rc);
+}
+
+int hlr_subscr_set_serving_durable(struct hlr_registry *reg, uint64_t imsi, enum hlr_domain d,
+                                   const char *node, uint16_t *previous, store_done_fn done,
+                                   void *ctx)
+{
+	uint16_t after = node_intern(reg, node);
+	uint64_t id = 0;
+	uint16_t before = 0;
+	pthread_rwlock_wrlock(&reg->lock);
+	struct key ik = {imsi, 0, 0};
+	uint32_t slot = index_find(reg, IDX_IMSI, &ik);
+	if (slot != UINT32_MAX) {
+		struct hlr_subscr *r = slot_rec(reg, slot);
+		id = r->id;
+		uint16_t *field = d == HLR_DOMAIN_CS ? &r->vlr_id : &r->sgsn_id;
+		before = *field;
+		*field = after;
+	}
+	pthread_rwlock_unlock(&reg->lock);
+	if (slot == UINT32_MAX)
+		return -ENOENT;
+	if (previous)
+		*previous = before;
+
+	struct store_param p[3] = {{.type = STORE_PARAM_INT, .i = (int64_t)id},
+	                           {.type = node && *node ? STORE_PARAM_TEXT : STORE_PARAM_NULL},
+	                           {.type = STORE_PARAM_INT, .i = clock_now()}};
+	if (node)
+		snprintf(p[1].text, sizeof(p[1].text), "%s", node);
+	durable_write(
+	    reg,
+	    d == HLR_DOMAIN_CS
+	        ? "UPDATE subscriber SET vlr_name = $2, vlr_updated_at = $3 WHERE id = $1"
+	        : "UPDATE subscriber SET sgsn_name = $2, sgsn_updated_at = $3 WHERE id = $1",
+	    p, 3, done, ctx);
+	return 0;
+}
+
+int hlr_subscr_sqn_end_durable(struct hlr_registry *reg, const struct hlr_subscr *rec,
+                               uint64_t new_sqn, store_done_fn done, void *ctx)
+{
+	pthread_mutex_t *m = &reg->sqn_locks[rec->imsi % SQN_STRIPES];
+	pthread_rwlock_rdlock(&reg->lock);
+	struct key ik = {rec->imsi, 0, 0};
+	uint32_t slot = index_find(reg, IDX_IMSI, &ik);
+	if (slot != UINT32_MAX)
+		__atomic_store_n(&slot_rec(reg, slot)->sqn, new_sqn, __ATOMIC_RELAXED);
+	pthread_rwlock_unlock(&reg->lock);
+	/* Written or queued while the stripe is held: the writes for one subscriber
+	 * reach the store in the order their SQNs were taken. */
+	struct store_param p[2] = {{.type = STORE_PARAM_INT, .i = (int64_t)rec->id},
+	                           {.type = STORE_PARAM_INT, .i = (int64_t)new_sqn}};
+	static const char sql[] = "UPDATE subscriber SET sqn = $2 WHERE id = $1";
+	int rc = reg->queue ? store_queue_submit(reg->queue, sql, p, 2, done, ctx)
+	                    : write_now(reg, sql, p, 2);	if (reg->queue && rc != 0 && slot != UINT32_MAX) {
+		/* Nothing queued: memory goes back to the SQN the store has, before
+		 * anyone else may take the next one. */
+		pthread_rwlock_rdlock(&reg->lock);
+		slot = index_find(reg, IDX_IMSI, &ik);
+		if (slot != UINT32_MAX)
+			__atomic_store_n(&slot_rec(reg, slot)->sqn, rec->sqn, __ATOMIC_RELAXED);
+		pthread_rwlock_unlock(&reg->lock);
+	}
+	pthread_mutex_unlock(m);
+	if (!reg->queue) {
+		/* A failed write leaves memory ahead of the store, which is safe: the
+		 * caller withholds the vectors, and a higher SQN only skips numbers. */
+		if (done)
+			done(ctx, rc);
+		return 0;
+	}
+	return rc;
 }

@@ -13,6 +13,7 @@
 #include "hlr/profile.h"
 #include "hlr/subscr.h"
 #include "hlr/subscr_input.h"
+#include "store/store_queue.h"
 
 struct store;
 struct hlr_registry;
@@ -119,6 +120,18 @@ int hlr_subscr_set_serving(struct hlr_registry *reg, uint64_t imsi, enum hlr_dom
 /* Stores the IMEI (14 to 16 digits) last seen for the subscriber. 0, -ENOENT, -EIO. */
 int hlr_subscr_set_imei(struct hlr_registry *reg, uint64_t imsi, const char *imei);
 
+/* Group commit for the message path's writes (SQN advances, location updates).
+ * Without a queue those writes are synchronous. Set before traffic starts. */
+void hlr_registry_set_queue(struct hlr_registry *reg, struct store_queue *q);
+
+/* As hlr_subscr_set_serving(), but for the message path: memory changes now, the
+ * store write joins the group commit, and done(ctx, rc) is called once it is
+ * durable (or failed), on the queue's thread, or before this returns if the
+ * registry has no queue. Returns 0 (done will be called), or -ENOENT (it won't). */
+int hlr_subscr_set_serving_durable(struct hlr_registry *reg, uint64_t imsi, enum hlr_domain d,
+				   const char *node, uint16_t *previous, store_done_fn done,
+				   void *ctx);
+
 /* Called after every change the operator makes to a subscriber (class, status,
  * MSISDN, deletion), outside the registry's locks, on the API's thread. after is
  * NULL for a deletion. One callback; registering again replaces it. */
@@ -138,3 +151,11 @@ int hlr_registry_check_master_key(struct hlr_registry *reg);
  * old SQN). */
 int hlr_subscr_sqn_begin(struct hlr_registry *reg, uint64_t imsi, struct hlr_subscr *rec);
 int hlr_subscr_sqn_end(struct hlr_registry *reg, const struct hlr_subscr *rec, uint64_t new_sqn);
+
+/* As hlr_subscr_sqn_end(), but memory takes new_sqn at once (so the next request
+ * continues from it), the store write joins the group commit, and done(ctx, rc)
+ * is called once it is durable (see hlr_subscr_set_serving_durable). Vectors
+ * must not leave before done reports 0. Returns 0, or -ENOMEM (nothing changed,
+ * unlocked, done not called). */
+int hlr_subscr_sqn_end_durable(struct hlr_registry *reg, const struct hlr_subscr *rec,
+			       uint64_t new_sqn, store_done_fn done, void *ctx);

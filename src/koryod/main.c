@@ -19,6 +19,7 @@
 #include "hlr/registry.h"
 #include "koryod/worker.h"
 #include "store/store.h"
+#include "store/store_queue.h"
 #include "version.h"
 
 static void usage(FILE *f)
@@ -156,6 +157,7 @@ int main(int argc, char **argv)
 	struct hlr_profile profile = {0};
 	struct worker_pool *workers = NULL;
 	struct gsup_server *gsup = NULL;
+	struct store_queue *queue = NULL;
 	struct api_server *api = NULL;
 	uint8_t master_key[32], token_bytes[32];
 	char token[65];
@@ -229,7 +231,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	LOGN("main", "network %s (MCC %s MNC %s), %zu subscribers", profile.name, profile.mcc,
-	     profile.mnc, hlr_registry_count(reg));
+	     profile.mnc,
+	     hlr_registry_count(
+	         reg)); /* The message path's writes are group-committed: one fsync per batch. */
+	if (store_queue_start(st, &queue) != 0)
+		goto out;
+	hlr_registry_set_queue(reg, queue);
+
 	unsigned n_workers = koryo_config_worker_count(&cfg);
 	struct worker_service services[1];
 	unsigned n_services = 0;
@@ -256,7 +264,8 @@ int main(int argc, char **argv)
 	                           .token = token,
 	                           .tmp_dir = cfg.data_dir,
 	                           .workers = n_workers,
-	                           .gsup = gsup};
+	                           .gsup = gsup,
+	                           .queue = queue};
 	if (api_start(&aopt, reg, &api) != 0) {
 		fprintf(stderr, "koryod: cannot listen on %s:%u\n", cfg.api_host, cfg.api_port);
 		goto out;
@@ -268,8 +277,12 @@ int main(int argc, char **argv)
 	LOGN("main", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	status = 0;
 out:
-	api_stop(api);
-	worker_pool_stop(workers);
+	api_stop(api);	worker_pool_stop(workers);
+	/* Everything the workers queued is written before the store closes (answers
+	 * for connections already gone are dropped by the mailboxes). */
+	store_queue_stop(queue);
+	if (reg)
+		hlr_registry_set_queue(reg, NULL);
 	gsup_server_destroy(gsup);
 	hlr_registry_close(reg);
 	hlr_profile_free(&profile);
