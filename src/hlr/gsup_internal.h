@@ -45,6 +45,11 @@ struct gsup_conn {
 	unsigned ind;  /* its SQN IND slot */
 	bool closing;
 	struct gsup_lu *lus;
+	/* Output corked until the worker's check phase: the answers to everything
+	 * one read brought in leave in one write. */
+	struct gsup_wbuf *out;
+	bool dirty;
+	struct gsup_conn *next_dirty;
 	size_t rlen;
 	uint8_t rbuf[2 * IPA_MAX_FRAME];
 };
@@ -63,6 +68,9 @@ struct gsup_worker {
 	uv_loop_t *loop;
 	uv_tcp_t listener;
 	bool listening;
+	uv_check_t flush;
+	bool flush_open;
+	struct gsup_conn *dirty;
 	struct gsup_conn *conns;
 	uv_async_t mailbox;
 	bool mailbox_open;

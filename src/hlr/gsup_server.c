@@ -59,9 +59,10 @@ static void peer_remove(struct gsup_server *srv, struct gsup_conn *conn)
 
 /* --- writing ---------------------------------------------------------------- */
 
-struct write_req {
+/* Output waiting for the flush, then in flight; freed when written. */
+struct gsup_wbuf {
 	uv_write_t req;
-	size_t len;
+	size_t len, cap;
 	uint8_t data[];
 };
 
@@ -71,20 +72,55 @@ static void on_written(uv_write_t *req, int status)
 	free(req);
 }
 
+/* Queues data for conn; it leaves in the worker's next check phase. */
 static void conn_write_raw(struct gsup_conn *conn, const uint8_t *data, size_t len)
 {
 	if (conn->closing)
 		return;
-	struct write_req *wr = malloc(sizeof(*wr) + len);
-	if (!wr) {
-		LOGE("gsup", "peer '%s': out of memory; frame dropped", conn->name);
-		return;
+	size_t have = conn->out ? conn->out->len : 0, cap = conn->out ? conn->out->cap : 0;
+	if (have + len > cap) {
+		size_t ncap = cap ? cap * 2 : 2048;
+		while (ncap < have + len)
+			ncap *= 2;
+		struct gsup_wbuf *b = realloc(conn->out, sizeof(*b) + ncap);
+		if (!b) {
+			LOGE("gsup", "peer '%s': out of memory; frame dropped", conn->name);
+			return;
+		}
+		b->len = have;
+		b->cap = ncap;
+		conn->out = b;
 	}
-	memcpy(wr->data, data, len);
-	wr->len = len;
-	uv_buf_t buf = uv_buf_init((char *)wr->data, (unsigned)len);
-	if (uv_write(&wr->req, (uv_stream_t *)&conn->tcp, &buf, 1, on_written) != 0)
-		free(wr);
+	memcpy(conn->out->data + conn->out->len, data, len);
+	conn->out->len += len;
+	if (!conn->dirty) {
+		conn->dirty = true;
+		conn->next_dirty = conn->w->dirty;
+		conn->w->dirty = conn;
+	}
+}
+
+/* The check phase: after a loop iteration's I/O, one write per connection. */
+static void on_flush(uv_check_t *h)
+{
+	struct gsup_worker *w = h->data;
+	struct gsup_conn *c = w->dirty;
+	w->dirty = NULL;
+	while (c) {
+		struct gsup_conn *next = c->next_dirty;
+		c->dirty = false;
+		c->next_dirty = NULL;
+		struct gsup_wbuf *b = c->out;
+		c->out = NULL;
+		if (b && !c->closing) {
+			uv_buf_t buf = uv_buf_init((char *)b->data, (unsigned)b->len);
+			if (uv_write(&b->req, (uv_stream_t *)&c->tcp, &buf, 1, on_written) != 0)
+				free(b);
+		} else {
+			free(b);
+		}
+		c = next;
+	}
 }
 
 /* Builds the IPA frame of a GSUP message into out (IPA_MAX_FRAME). Returns the
@@ -151,6 +187,7 @@ static void on_mailbox(uv_async_t *a)
 		rev = p;
 		p = next;
 	}
+	/* Corked: everything a drain brings for one connection leaves in one write. */
 	while (rev) {
 		struct gsup_post *next = rev->next;
 		struct gsup_conn *c = conn_by_id(w, rev->conn_id);
@@ -265,7 +302,11 @@ int gsup_send_to_peer(struct gsup_server *srv, const char *name, const struct gs
 
 static void on_conn_closed(uv_handle_t *h)
 {
-	free(h->data);
+	struct gsup_conn *conn = h->data;
+	/* Still corked output of a closed connection is dropped. The flush, which
+	 * runs before close callbacks, has unlinked it from the dirty list. */
+	free(conn->out);
+	free(conn);
 }
 
 static void conn_close(struct gsup_conn *conn, const char *why)
@@ -494,6 +535,10 @@ int gsup_server_worker_start(void *srv_, unsigned worker, uv_loop_t *loop)
 	w->mailbox.data = w;
 	if (uv_async_init(loop, &w->mailbox, on_mailbox) != 0)
 		return -EIO;
+	uv_check_init(loop, &w->flush);
+	w->flush.data = w;
+	uv_check_start(&w->flush, on_flush);
+	w->flush_open = true;
 	pthread_mutex_lock(&w->mailbox_lock);
 	w->mailbox_open = true;
 	pthread_mutex_unlock(&w->mailbox_lock);
@@ -536,6 +581,10 @@ void gsup_server_worker_stop(void *srv_, unsigned worker)
 		uv_close((uv_handle_t *)&w->listener, NULL);
 	while (w->conns)
 		conn_close(w->conns, "koryod stopping");
+	if (w->flush_open) {
+		on_flush(&w->flush); /* unlinks the closed connections from the dirty list */
+		uv_close((uv_handle_t *)&w->flush, NULL);
+	}
 	if (w->loop) {
 		pthread_mutex_lock(&w->mailbox_lock);
 		w->mailbox_open = false;

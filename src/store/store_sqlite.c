@@ -58,7 +58,8 @@ int store_open(const char *path, const struct store_options *opt, struct store *
 	sqlite3_busy_timeout(st->db, 5000);
 	char pragmas[256];
 	snprintf(pragmas, sizeof(pragmas),
-	         "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
+	         "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;"
+	         " PRAGMA foreign_keys=ON;"
 	         "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
 	         opt && !opt->sync_full ? "NORMAL" : "FULL");
 	char *msg = NULL;
