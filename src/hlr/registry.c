@@ -1500,7 +1500,8 @@ int hlr_subscr_sqn_end_durable(struct hlr_registry *reg, const struct hlr_subscr
 	                           {.type = STORE_PARAM_INT, .i = (int64_t)new_sqn}};
 	static const char sql[] = "UPDATE subscriber SET sqn = $2 WHERE id = $1";
 	int rc = reg->queue ? store_queue_submit(reg->queue, sql, p, 2, done, ctx)
-	                    : write_now(reg, sql, p, 2);	if (reg->queue && rc != 0 && slot != UINT32_MAX) {
+	                    : write_now(reg, sql, p, 2);
+	if (reg->queue && rc != 0 && slot != UINT32_MAX) {
 		/* Nothing queued: memory goes back to the SQN the store has, before
 		 * anyone else may take the next one. */
 		pthread_rwlock_rdlock(&reg->lock);

@@ -277,7 +277,8 @@ int main(int argc, char **argv)
 	LOGN("main", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	status = 0;
 out:
-	api_stop(api);	worker_pool_stop(workers);
+	api_stop(api);
+	worker_pool_stop(workers);
 	/* Everything the workers queued is written before the store closes (answers
 	 * for connections already gone are dropped by the mailboxes). */
 	store_queue_stop(queue);

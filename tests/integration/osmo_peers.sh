@@ -224,6 +224,10 @@ if [ "$HLR" == koryod ]; then
   expect_eq "${out##*$'\n'}" 200 "GET /v1/subscribers/$IMSI"
   expect_eq "$(jq -r .serving.vlr <<<"${out%$'\n'*}")" "$MSC_NAME" "serving VLR of $IMSI"
   expect_eq "$(jq -r .serving.sgsn <<<"${out%$'\n'*}")" null "serving SGSN of $IMSI"
+  # What an operator sees with the CLI.
+  shown=$("$KORYO" sub show "$IMSI")
+  grep -Eq "^serving\.vlr: +$MSC_NAME\$" <<<"$shown" || fail "koryo sub show: no serving.vlr $MSC_NAME in: $shown"
+  grep -Eq "^serving\.vlr_updated_at: +20[0-9]{2}-" <<<"$shown" || fail "koryo sub show: no serving.vlr_updated_at in: $shown"
 fi
 
 ANS=$(sgs_lu "$IMSI_UNKNOWN")
