@@ -50,7 +50,7 @@
 #include <osmocom/core/msgb.h>
 #include <osmocom/gsm/gsup.h>
 
-#define RBUF_SIZE (256 * 1024)
+#define RBUF_SIZE     (256 * 1024)
 #define IPA_MAX_FRAME 1200
 
 enum mode { MODE_SAI, MODE_UL_CS };
@@ -59,12 +59,12 @@ struct conn {
 	int fd;
 	int idx;
 	bool connected; /* TCP up */
-	bool id_sent;	/* ID_RESP sent */
-	bool ready;	/* handshake finished: may send GSUP */
-	bool want_out;	/* EPOLLOUT armed */
-	unsigned quota;	/* its share of the window */
+	bool id_sent;   /* ID_RESP sent */
+	bool ready;     /* handshake finished: may send GSUP */
+	bool want_out;  /* EPOLLOUT armed */
+	unsigned quota; /* its share of the window */
 	unsigned inflight;
-	uint64_t nsubs;	   /* subscribers it owns: idx, idx+C, idx+2C, ... */
+	uint64_t nsubs;    /* subscribers it owns: idx, idx+C, idx+2C, ... */
 	uint64_t next_sub; /* counter over its own subscribers */
 	uint8_t *rbuf;
 	size_t rlen;
@@ -91,20 +91,20 @@ static struct {
 	const char *name;
 	bool quiet;
 } opt = {
-	.mode = MODE_SAI,
-	.host = "127.0.0.1",
-	.port = 4222,
-	.nconn = 4,
-	.window = 32,
-	.nsub = 10000,
-	.vectors = 1,
-	.first_imsi = 467059900000000ULL,
-	.imsi_digits = 15,
-	.duration = 10,
-	.warmup = 2,
-	.timeout = 5,
-	.server_pid = 0,
-	.name = "gsup-load",
+    .mode = MODE_SAI,
+    .host = "127.0.0.1",
+    .port = 4222,
+    .nconn = 4,
+    .window = 32,
+    .nsub = 10000,
+    .vectors = 1,
+    .first_imsi = 467059900000000ULL,
+    .imsi_digits = 15,
+    .duration = 10,
+    .warmup = 2,
+    .timeout = 5,
+    .server_pid = 0,
+    .name = "gsup-load",
 };
 
 enum phase { PH_CONNECT, PH_WARMUP, PH_MEASURE, PH_DRAIN, PH_DONE };
@@ -403,7 +403,7 @@ static void handle_gsup(struct conn *c, const uint8_t *p, size_t len)
 		n_unexpected++;
 		if (!opt.quiet && n_unexpected <= 5)
 			fprintf(stderr, "gsup_load: unexpected %s for %s\n",
-				osmo_gsup_message_type_name(m.message_type), m.imsi);
+			        osmo_gsup_message_type_name(m.message_type), m.imsi);
 	}
 }
 
@@ -503,20 +503,20 @@ static uint32_t pct(double p)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: gsup_load [options]\n"
-		"  -s ADDR:PORT  server (default 127.0.0.1:4222)\n"
-		"  -m MODE       sai | ul-cs (default sai)\n"
-		"  -c C          connections (default 4)\n"
-		"  -w W          requests in flight in total (default 32)\n"
-		"  -n N          subscribers (default 10000)\n"
-		"  -i IMSI       first IMSI (default 467059900000000)\n"
-		"  -v V          vectors requested in SAI, 1-5; 0 = IE left out (default 1)\n"
-		"  -d SECONDS    measured duration (default 10)\n"
-		"  -W SECONDS    warm-up before measuring (default 2)\n"
-		"  -T SECONDS    connect/handshake timeout (default 5)\n"
-		"  -P PID        server process whose CPU time to read\n"
-		"  -N NAME       IPA unit name, prefix of the serial numbers (default gsup-load)\n"
-		"  -q            no progress lines\n");
+	        "usage: gsup_load [options]\n"
+	        "  -s ADDR:PORT  server (default 127.0.0.1:4222)\n"
+	        "  -m MODE       sai | ul-cs (default sai)\n"
+	        "  -c C          connections (default 4)\n"
+	        "  -w W          requests in flight in total (default 32)\n"
+	        "  -n N          subscribers (default 10000)\n"
+	        "  -i IMSI       first IMSI (default 467059900000000)\n"
+	        "  -v V          vectors requested in SAI, 1-5; 0 = IE left out (default 1)\n"
+	        "  -d SECONDS    measured duration (default 10)\n"
+	        "  -W SECONDS    warm-up before measuring (default 2)\n"
+	        "  -T SECONDS    connect/handshake timeout (default 5)\n"
+	        "  -P PID        server process whose CPU time to read\n"
+	        "  -N NAME       IPA unit name, prefix of the serial numbers (default gsup-load)\n"
+	        "  -q            no progress lines\n");
 	exit(2);
 }
 
@@ -551,27 +551,49 @@ int main(int argc, char **argv)
 			else
 				usage();
 			break;
-		case 'c': opt.nconn = (unsigned)atoi(optarg); break;
-		case 'w': opt.window = (unsigned)atoi(optarg); break;
-		case 'n': opt.nsub = (unsigned)atoi(optarg); break;
+		case 'c':
+			opt.nconn = (unsigned)atoi(optarg);
+			break;
+		case 'w':
+			opt.window = (unsigned)atoi(optarg);
+			break;
+		case 'n':
+			opt.nsub = (unsigned)atoi(optarg);
+			break;
 		case 'i':
 			opt.first_imsi = strtoull(optarg, NULL, 10);
 			opt.imsi_digits = (int)strlen(optarg);
 			if (opt.imsi_digits < 6 || opt.imsi_digits > 15)
 				usage();
 			break;
-		case 'v': opt.vectors = (unsigned)atoi(optarg); break;
-		case 'd': opt.duration = parse_d(optarg); break;
-		case 'W': opt.warmup = parse_d(optarg); break;
-		case 'T': opt.timeout = parse_d(optarg); break;
-		case 'P': opt.server_pid = atoi(optarg); break;
-		case 'N': opt.name = optarg; break;
-		case 'q': opt.quiet = true; break;
-		default: usage();
+		case 'v':
+			opt.vectors = (unsigned)atoi(optarg);
+			break;
+		case 'd':
+			opt.duration = parse_d(optarg);
+			break;
+		case 'W':
+			opt.warmup = parse_d(optarg);
+			break;
+		case 'T':
+			opt.timeout = parse_d(optarg);
+			break;
+		case 'P':
+			opt.server_pid = atoi(optarg);
+			break;
+		case 'N':
+			opt.name = optarg;
+			break;
+		case 'q':
+			opt.quiet = true;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (opt.nconn < 1 || opt.nconn > 1000 || opt.window < opt.nconn || opt.nsub < opt.window ||
-	    opt.nsub < opt.window + opt.nconn || opt.vectors > 5 || opt.duration <= 0 || opt.port <= 0 || opt.port > 65535)
+	    opt.nsub < opt.window + opt.nconn || opt.vectors > 5 || opt.duration <= 0 ||
+	    opt.port <= 0 || opt.port > 65535)
 		usage();
 	if (opt.first_imsi + opt.nsub - 1 >= 1000000000000000ULL)
 		usage();
@@ -638,9 +660,10 @@ int main(int argc, char **argv)
 				phase = PH_WARMUP;
 				t_warm = t;
 			} else if (t - t_start > (uint64_t)(opt.timeout * 1e9)) {
-				fprintf(stderr, "gsup_load: only %u of %u connections finished the IPA "
-						"handshake within %.0f s\n",
-					ready, opt.nconn, opt.timeout);
+				fprintf(stderr,
+				        "gsup_load: only %u of %u connections finished the IPA "
+				        "handshake within %.0f s\n",
+				        ready, opt.nconn, opt.timeout);
 				return 1;
 			}
 			break;
@@ -649,8 +672,10 @@ int main(int argc, char **argv)
 			if (t - t_warm >= (uint64_t)(opt.warmup * 1e9)) {
 				ok_at_warm = n_total_ok;
 				if (!opt.quiet)
-					fprintf(stderr, "gsup_load: warm-up done (%" PRIu64 " ok, %" PRIu64 " errors)\n",
-						n_total_ok, n_total_err);
+					fprintf(stderr,
+					        "gsup_load: warm-up done (%" PRIu64 " ok, %" PRIu64
+					        " errors)\n",
+					        n_total_ok, n_total_err);
 				phase = PH_MEASURE;
 				t_meas0 = now_ns();
 				cpu0 = opt.server_pid ? proc_cpu_s(opt.server_pid) : -1;
@@ -691,13 +716,13 @@ int main(int argc, char **argv)
 	double scpu = (cpu0 >= 0 && cpu1 >= 0) ? cpu1 - cpu0 : -1;
 	const char *mname = opt.mode == MODE_SAI ? "sai" : "ul-cs";
 
-	printf("gsup_load: %s against %s:%d, %u connections, window %u, %u subscribers",
-	       mname, opt.host, opt.port, opt.nconn, opt.window, opt.nsub);
+	printf("gsup_load: %s against %s:%d, %u connections, window %u, %u subscribers", mname,
+	       opt.host, opt.port, opt.nconn, opt.window, opt.nsub);
 	if (opt.mode == MODE_SAI)
 		printf(opt.vectors ? ", %u vector(s) per SAI" : ", server's default vector count",
 		       opt.vectors);
-	printf("\n  %.2f s measured after %.1f s warm-up: %" PRIu64 " ok, %.0f ops/s\n", secs, opt.warmup,
-	       n_ok, rate);
+	printf("\n  %.2f s measured after %.1f s warm-up: %" PRIu64 " ok, %.0f ops/s\n", secs,
+	       opt.warmup, n_ok, rate);
 	printf("  latency us: p50 %u  p90 %u  p99 %u  max %u\n", pct(0.50), pct(0.90), pct(0.99),
 	       nlat ? lat[nlat - 1] : 0);
 	printf("  errors %" PRIu64 ", unexpected messages %" PRIu64 ", unanswered at end %u, "
@@ -707,11 +732,14 @@ int main(int argc, char **argv)
 		if (err_by_cause[k])
 			printf("    cause 0x%02x: %" PRIu64 "\n", k, err_by_cause[k]);
 	if (scpu >= 0)
-		printf("  server pid %d CPU %.2f s (%.0f %% of one core): %.0f ops per CPU-second\n",
-		       opt.server_pid, scpu, 100 * scpu / secs, scpu > 0 ? (double)n_ok / scpu : 0);
-	printf("  client CPU %.2f s (%.0f %% of one core)\n", self1 - self0, 100 * (self1 - self0) / secs);
-	printf("RESULT mode=%s ops=%" PRIu64 " secs=%.3f ops_s=%.0f p50_us=%u p99_us=%u errors=%" PRIu64
-	       " unexpected=%" PRIu64 " unanswered=%u server_cpu_s=%.2f ops_per_cpu_s=%.0f client_cpu_s=%.2f\n",
+		printf(
+		    "  server pid %d CPU %.2f s (%.0f %% of one core): %.0f ops per CPU-second\n",
+		    opt.server_pid, scpu, 100 * scpu / secs, scpu > 0 ? (double)n_ok / scpu : 0);
+	printf("  client CPU %.2f s (%.0f %% of one core)\n", self1 - self0,
+	       100 * (self1 - self0) / secs);
+	printf("RESULT mode=%s ops=%" PRIu64
+	       " secs=%.3f ops_s=%.0f p50_us=%u p99_us=%u errors=%" PRIu64 " unexpected=%" PRIu64
+	       " unanswered=%u server_cpu_s=%.2f ops_per_cpu_s=%.0f client_cpu_s=%.2f\n",
 	       mname, n_ok, secs, rate, pct(0.50), pct(0.99), n_err, n_unexpected, unanswered, scpu,
 	       scpu > 0 ? (double)n_ok / scpu : 0, self1 - self0);
 	return (n_ok > 0 && n_err == 0 && n_unexpected == 0 && unanswered == 0) ? 0 : 1;

@@ -22,9 +22,9 @@ struct koryo_config {
 	char profile_dir[PATH_MAX]; /* empty: none */
 	unsigned auc_ind_bitlen;
 	char gsup_host[64];
-	uint16_t gsup_port;	  /* 0: GSUP disabled */
+	uint16_t gsup_port;        /* 0: GSUP disabled */
 	unsigned gsup_isd_timeout; /* seconds */
-	bool store_sync_full; /* fsync the WAL on every commit (power-loss safe) */
+	bool store_sync_full;      /* fsync the WAL on every commit (power-loss safe) */
 };
 
 /* Fills cfg with the defaults. */

@@ -1454,15 +1454,16 @@ int hlr_subscr_set_serving_durable(struct hlr_registry *reg, uint64_t imsi, enum
 	uint16_t after = node_intern(reg, node);
 	uint64_t id = 0;
 	uint16_t before = 0;
-	pthread_rwlock_wrlock(&reg->lock);
+	/* The message path takes only the shared lock: the serving node is one
+	 * atomic field of the record. */
+	pthread_rwlock_rdlock(&reg->lock);
 	struct key ik = {imsi, 0, 0};
 	uint32_t slot = index_find(reg, IDX_IMSI, &ik);
 	if (slot != UINT32_MAX) {
 		struct hlr_subscr *r = slot_rec(reg, slot);
 		id = r->id;
 		uint16_t *field = d == HLR_DOMAIN_CS ? &r->vlr_id : &r->sgsn_id;
-		before = *field;
-		*field = after;
+		before = __atomic_exchange_n(field, after, __ATOMIC_RELAXED);
 	}
 	pthread_rwlock_unlock(&reg->lock);
 	if (slot == UINT32_MAX)

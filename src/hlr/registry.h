@@ -129,8 +129,8 @@ void hlr_registry_set_queue(struct hlr_registry *reg, struct store_queue *q);
  * durable (or failed), on the queue's thread, or before this returns if the
  * registry has no queue. Returns 0 (done will be called), or -ENOENT (it won't). */
 int hlr_subscr_set_serving_durable(struct hlr_registry *reg, uint64_t imsi, enum hlr_domain d,
-				   const char *node, uint16_t *previous, store_done_fn done,
-				   void *ctx);
+                                   const char *node, uint16_t *previous, store_done_fn done,
+                                   void *ctx);
 
 /* Called after every change the operator makes to a subscriber (class, status,
  * MSISDN, deletion), outside the registry's locks, on the API's thread. after is
@@ -158,4 +158,4 @@ int hlr_subscr_sqn_end(struct hlr_registry *reg, const struct hlr_subscr *rec, u
  * must not leave before done reports 0. Returns 0, or -ENOMEM (nothing changed,
  * unlocked, done not called). */
 int hlr_subscr_sqn_end_durable(struct hlr_registry *reg, const struct hlr_subscr *rec,
-			       uint64_t new_sqn, store_done_fn done, void *ctx);
+                               uint64_t new_sqn, store_done_fn done, void *ctx);
