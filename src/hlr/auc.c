@@ -61,20 +61,34 @@ out:
 	return rc;
 }
 
+/* Locks the subscriber's SQN and generates the vectors. 0 with the stripe held
+ * (the caller ends it), or a negative errno with nothing held. */
+static int auc_begin(struct hlr_registry *reg, uint64_t imsi, unsigned n, unsigned ind,
+                     const uint8_t *auts, const uint8_t *auts_rand, struct aka_vector *out,
+                     struct hlr_subscr *rec, uint64_t *sqn)
+{
+	if (n < 1 || n > HLR_AUC_MAX_VECTORS)
+		return -EINVAL;
+	if (hlr_subscr_sqn_begin(reg, imsi, rec) != 0)
+		return -ENOENT;
+	int rc = auc_generate(reg, rec, n, ind, auts, auts_rand, out, sqn);
+	if (rc != 0)
+		hlr_subscr_sqn_end(reg, rec, rec->sqn); /* unlocks; nothing to write */
+	return rc;
+}
+
 int hlr_auc_gen_vectors(struct hlr_registry *reg, uint64_t imsi, unsigned n, unsigned ind,
                         const uint8_t *auts, const uint8_t *auts_rand, struct aka_vector *out)
 {
 	struct hlr_subscr rec;
 	uint64_t sqn = 0;
-	if (n < 1 || n > HLR_AUC_MAX_VECTORS)
-		return -EINVAL;
-	if (hlr_subscr_sqn_begin(reg, imsi, &rec) != 0)
-		return -ENOENT;
-	int rc = auc_generate(reg, &rec, n, ind, auts, auts_rand, out, &sqn);
+	int rc = auc_begin(reg, imsi, n, ind, auts, auts_rand, out, &rec, &sqn);
+	if (rc != 0)
+		return rc;
 	/* The new SQN must be durable before any vector leaves: a vector whose SQN is
 	 * handed out twice would let a replayed challenge pass. */
-	int end = hlr_subscr_sqn_end(reg, &rec, rc == 0 ? sqn : rec.sqn);
-	if (rc == 0 && end != 0) {
+	int end = hlr_subscr_sqn_end(reg, &rec, sqn);
+	if (end != 0) {
 		LOGE("auc", "IMSI='%" PRIu64 "': SQN not stored; vectors withheld", imsi);
 		OPENSSL_cleanse(out, sizeof(*out) * n);
 		rc = -EIO;
@@ -88,15 +102,9 @@ int hlr_auc_gen_vectors_durable(struct hlr_registry *reg, uint64_t imsi, unsigne
 {
 	struct hlr_subscr rec;
 	uint64_t sqn = 0;
-	if (n < 1 || n > HLR_AUC_MAX_VECTORS)
-		return -EINVAL;
-	if (hlr_subscr_sqn_begin(reg, imsi, &rec) != 0)
-		return -ENOENT;
-	int rc = auc_generate(reg, &rec, n, ind, auts, auts_rand, out, &sqn);
-	if (rc != 0) {
-		hlr_subscr_sqn_end(reg, &rec, rec.sqn); /* unlocks; nothing to write */
+	int rc = auc_begin(reg, imsi, n, ind, auts, auts_rand, out, &rec, &sqn);
+	if (rc != 0)
 		return rc;
-	}
 	rc = hlr_subscr_sqn_end_durable(reg, &rec, sqn, done, ctx);
 	if (rc != 0) {
 		OPENSSL_cleanse(out, sizeof(*out) * n);

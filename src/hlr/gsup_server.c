@@ -124,25 +124,26 @@ static void on_flush(uv_check_t *h)
 }
 
 /* Builds the IPA frame of a GSUP message into out (IPA_MAX_FRAME). Returns the
- * frame length or a negative errno. */
+ * frame length, or a negative errno (logged: a message koryod cannot encode is
+ * its own bug, not the peer's). */
 static int gsup_frame(const struct gsup_msg *m, uint8_t *out)
 {
 	int n = gsup_encode(m, out + 4, IPA_MAX_FRAME - 4);
-	if (n < 0)
-		return n;
-	int h = ipa_header_write(out, IPA_PROTO_OSMO, IPA_EXT_GSUP, (size_t)n);
-	return h < 0 ? h : h + n;
+	int h = n < 0 ? n : ipa_header_write(out, IPA_PROTO_OSMO, IPA_EXT_GSUP, (size_t)n);
+	if (h < 0) {
+		LOGE("gsup", "IMSI='%s': cannot encode %s: %s", m->imsi, gsup_type_name(m->type),
+		     strerror(-h));
+		return h;
+	}
+	return h + n;
 }
 
 int gsup_conn_send(struct gsup_conn *conn, const struct gsup_msg *m)
 {
 	uint8_t frame[IPA_MAX_FRAME];
 	int n = gsup_frame(m, frame);
-	if (n < 0) {
-		LOGE("gsup", "IMSI='%s': cannot encode %s: %s", m->imsi, gsup_type_name(m->type),
-		     strerror(-n));
+	if (n < 0)
 		return n;
-	}
 	LOGD("gsup", "IMSI='%s': %s to '%s'", m->imsi, gsup_type_name(m->type), conn->name);
 	conn_write_raw(conn, frame, (size_t)n);
 	return 0;
@@ -262,12 +263,9 @@ int gsup_reply_post(const struct gsup_reply_to *to, const struct gsup_msg *m)
 {
 	uint8_t frame[IPA_MAX_FRAME];
 	int n = gsup_frame(m, frame);
-	if (n < 0) {
-		LOGE("gsup", "IMSI='%s': cannot encode %s: %s", m->imsi, gsup_type_name(m->type),
-		     strerror(-n));
+	if (n < 0)
 		return n;
-	}
-	if (GSUP_IS_REQUEST(m->type) == 0 && (m->type & 3) == 1)
+	if ((m->type & 3) == 1) /* an error answer */
 		atomic_fetch_add(&to->srv->errors_sent, 1);
 	return post_frame(to->srv, to->worker, to->conn_id, frame, (size_t)n);
 }
