@@ -74,6 +74,8 @@ static enum api_route route_of(const char *url)
 		return ROUTE_SUBSCRIBER;
 	if (strcmp(url, "/v1/import/subscribers") == 0)
 		return ROUTE_IMPORT;
+	if (strncmp(url, "/v1/import/progress/", 20) == 0)
+		return ROUTE_IMPORT_PROGRESS;
 	if (strcmp(url, "/v1/network") == 0 || strcmp(url, "/v1/classes") == 0 ||
 	    strcmp(url, "/v1/cities") == 0)
 		return ROUTE_PROFILE;
@@ -117,6 +119,7 @@ static bool collect_body(struct api_server *srv, struct api_request *req, const 
 			req->too_large = true;
 		else if (req->upload && fwrite(data, 1, *size, req->upload) != *size)
 			req->failed_io = true;
+		api_import_progress_bytes(srv, req->progress, req->body_len);
 	} else if (!req->too_large) {
 		if (req->body_len + *size > API_MAX_JSON) {
 			req->too_large = true;
@@ -169,6 +172,10 @@ static enum MHD_Result dispatch(struct api_server *srv, struct MHD_Connection *c
 		if (strcmp(method, "GET") != 0)
 			return api_reply_error(c, 405, NULL, "method not allowed");
 		return api_profile_handle(srv, c, url + 4);
+	case ROUTE_IMPORT_PROGRESS:
+		if (strcmp(method, "GET") != 0)
+			return api_reply_error(c, 405, NULL, "method not allowed");
+		return api_import_progress_handle(srv, c, url + 20);
 	default:
 		return api_reply_error(c, 404, NULL, "no such path: %.100s", url);
 	}
@@ -191,6 +198,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		/* Decide before the body arrives, so that no one without the token can
 		 * make koryod spool an upload to disk. */
 		req->unauthorized = req->route != ROUTE_HEALTH && !authorized(srv, c);
+		if (req->route == ROUTE_IMPORT && !req->unauthorized &&
+		    strcmp(method, "POST") == 0) {
+			const char *id =
+			    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Koryo-Import-Id");
+			if (id)
+				req->progress = api_import_progress_start(srv, id);
+		}
 		*con_cls = req;
 		return MHD_YES;
 	}
@@ -209,6 +223,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!req)
 		return;
 	histogram_observe(&srv->latency[req->route], clock_mono_ns() - req->started_ns);
+	/* Refused before the handler ran (413, a failed spool) or cut off. */
+	api_import_progress_end(srv, req->progress, API_IMPORT_FAILED, 0);
 	if (req->upload)
 		fclose(req->upload);
 	free(req->body);
@@ -239,9 +255,14 @@ int api_start(const struct api_options *opt, struct hlr_registry *reg, struct ap
 	srv->queue = opt->queue;
 	snprintf(srv->token, sizeof(srv->token), "%s", opt->token);
 	snprintf(srv->tmp_dir, sizeof(srv->tmp_dir), "%s", opt->tmp_dir);
+	if (pthread_mutex_init(&srv->imports.lock, NULL) != 0) {
+		free(srv);
+		return -ENOMEM;
+	}
 
 	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(opt->port)};
 	if (inet_pton(AF_INET, opt->host, &addr.sin_addr) != 1) {
+		pthread_mutex_destroy(&srv->imports.lock);
 		free(srv);
 		return -EINVAL;
 	}
@@ -254,6 +275,7 @@ int api_start(const struct api_options *opt, struct hlr_registry *reg, struct ap
 	if (!srv->daemon) {
 		LOGE("api", "cannot listen on %s:%u", opt->host, opt->port);
 		OPENSSL_cleanse(srv->token, sizeof(srv->token));
+		pthread_mutex_destroy(&srv->imports.lock);
 		free(srv);
 		return -EADDRINUSE;
 	}
@@ -268,5 +290,6 @@ void api_stop(struct api_server *srv)
 		return;
 	MHD_stop_daemon(srv->daemon);
 	OPENSSL_cleanse(srv->token, sizeof(srv->token));
+	pthread_mutex_destroy(&srv->imports.lock);
 	free(srv);
 }

@@ -3,7 +3,9 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "api/api.h"
@@ -15,9 +17,43 @@ enum api_route {
 	ROUTE_SUBSCRIBERS,
 	ROUTE_SUBSCRIBER,
 	ROUTE_IMPORT,
+	ROUTE_IMPORT_PROGRESS,
 	ROUTE_PROFILE,
 	ROUTE_OTHER,
 	ROUTE_COUNT
+};
+
+/* The progress of the imports that named themselves (X-Koryo-Import-Id), so
+ * that a client can show it while POST /v1/import/subscribers is pending
+ * (GET /v1/import/progress/{id}). The table is small and fixed: a client
+ * that finds it full simply gets no progress, the import itself is never
+ * refused for it. A slot belongs to its request until the import ends (only
+ * that request writes it, under the lock); an ended slot is kept for
+ * API_IMPORT_KEEP_NS, then freed by the next start or lookup. */
+#define API_IMPORT_SLOTS   64
+#define API_IMPORT_KEEP_NS (60ULL * 1000000000ULL)
+#define API_IMPORT_ID_MIN  16
+#define API_IMPORT_ID_MAX  64
+
+enum api_import_phase {
+	API_IMPORT_RECEIVING, /* the body is being spooled */
+	API_IMPORT_CHECKING,  /* rows = rows checked */
+	API_IMPORT_WRITING,   /* rows = rows written */
+	API_IMPORT_DONE,      /* rows = rows imported */
+	API_IMPORT_FAILED     /* refused or failed; nothing imported */
+};
+
+struct api_import_progress {
+	char id[API_IMPORT_ID_MAX + 1]; /* "" when the slot is free */
+	enum api_import_phase phase;
+	uint64_t rows;
+	uint64_t bytes;    /* of the body received */
+	uint64_t ended_ns; /* clock_mono_ns() when it ended, 0 while it runs */
+};
+
+struct api_import_table {
+	pthread_mutex_t lock;
+	struct api_import_progress slot[API_IMPORT_SLOTS];
 };
 
 struct api_server {
@@ -29,6 +65,7 @@ struct api_server {
 	struct gsup_server *gsup;
 	struct store_queue *queue;
 	struct histogram latency[ROUTE_COUNT];
+	struct api_import_table imports;
 };
 
 /* One request's state, from its first callback to its completion. */
@@ -41,6 +78,7 @@ struct api_request {
 	bool too_large;
 	bool unauthorized; /* known from the headers: the body is discarded unread */
 	bool failed_io;
+	struct api_import_progress *progress; /* its slot while the import runs, or NULL */
 };
 
 #define API_MAX_JSON   (64 * 1024)
@@ -58,6 +96,24 @@ enum MHD_Result api_subscr_handle(struct api_server *srv, struct MHD_Connection 
                                   struct api_request *req, const char *method, const char *key);
 enum MHD_Result api_import_handle(struct api_server *srv, struct MHD_Connection *c,
                                   struct api_request *req);
+
+/* api_import_progress_start: takes a slot for the import named id (the value of
+ * X-Koryo-Import-Id), phase receiving. Returns the slot, owned by the caller
+ * until api_import_progress_end; NULL (the import runs without progress) when
+ * id is not 16-64 of [A-Za-z0-9_-], an import of that id is running, or every
+ * slot is taken. */
+struct api_import_progress *api_import_progress_start(struct api_server *srv, const char *id);
+/* api_import_progress_bytes: the body received so far. p may be NULL. */
+void api_import_progress_bytes(struct api_server *srv, struct api_import_progress *p,
+                               uint64_t bytes);
+/* api_import_progress_end: the import ended: phase done with the rows imported,
+ * or failed (rows stays what was reached; the rows argument is ignored);
+ * the slot is kept a minute for late readers, then reused. p may be NULL. */
+void api_import_progress_end(struct api_server *srv, struct api_import_progress *p,
+                             enum api_import_phase phase, uint64_t rows);
+/* GET /v1/import/progress/{id}. */
+enum MHD_Result api_import_progress_handle(struct api_server *srv, struct MHD_Connection *c,
+                                           const char *id);
 enum MHD_Result api_profile_handle(struct api_server *srv, struct MHD_Connection *c,
                                    const char *what);
 enum MHD_Result api_metrics_handle(struct api_server *srv, struct MHD_Connection *c);

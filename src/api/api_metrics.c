@@ -42,9 +42,14 @@ static void tb_append(void *ctx, const char *fmt, ...)
 	}
 }
 
-static const char *const route_names[ROUTE_COUNT] = {
-    "/health",     "/metrics", "/v1/subscribers", "/v1/subscribers/{key}", "/v1/import/subscribers",
-    "/v1/profile", "other"};
+static const char *const route_names[ROUTE_COUNT] = {"/health",
+                                                     "/metrics",
+                                                     "/v1/subscribers",
+                                                     "/v1/subscribers/{key}",
+                                                     "/v1/import/subscribers",
+                                                     "/v1/import/progress/{id}",
+                                                     "/v1/profile",
+                                                     "other"};
 
 enum MHD_Result api_metrics_handle(struct api_server *srv, struct MHD_Connection *c)
 {

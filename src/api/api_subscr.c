@@ -1,7 +1,9 @@
-/* /v1/subscribers: create, read, update, delete, list; and the bulk import. */
+/* /v1/subscribers: create, read, update, delete, list; and the bulk import
+ * with its progress (/v1/import/...). */
 #include <errno.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -433,16 +435,156 @@ enum MHD_Result api_subscr_handle(struct api_server *srv, struct MHD_Connection 
 	return api_reply_json(c, 200, subscr_json(hlr_registry_profile(srv->reg), &info));
 }
 
+/* --- import progress -------------------------------------------------------- */
+
+static const char *const import_phase_names[] = {
+    [API_IMPORT_RECEIVING] = "receiving", [API_IMPORT_CHECKING] = "checking",
+    [API_IMPORT_WRITING] = "writing",     [API_IMPORT_DONE] = "done",
+    [API_IMPORT_FAILED] = "failed",
+};
+
+static bool import_id_valid(const char *id)
+{
+	size_t n = strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
+	return id[n] == '\0' && n >= API_IMPORT_ID_MIN && n <= API_IMPORT_ID_MAX;
+}
+
+/* Frees the slots of imports that ended more than API_IMPORT_KEEP_NS ago; and
+ * returns the slot named id, or NULL. Called with the lock held. */
+static struct api_import_progress *import_slot_find(struct api_import_table *t, const char *id)
+{
+	uint64_t now = clock_mono_ns();
+	struct api_import_progress *found = NULL;
+	for (unsigned i = 0; i < API_IMPORT_SLOTS; i++) {
+		struct api_import_progress *p = &t->slot[i];
+		if (p->id[0] && p->ended_ns && now - p->ended_ns > API_IMPORT_KEEP_NS)
+			p->id[0] = '\0';
+		if (p->id[0] && strcmp(p->id, id) == 0)
+			found = p;
+	}
+	return found;
+}
+
+struct api_import_progress *api_import_progress_start(struct api_server *srv, const char *id)
+{
+	struct api_import_table *t = &srv->imports;
+	struct api_import_progress *p;
+
+	if (!import_id_valid(id)) {
+		LOGN("api", "import id ignored: not 16-64 of [A-Za-z0-9_-]");
+		return NULL;
+	}
+	pthread_mutex_lock(&t->lock);
+	p = import_slot_find(t, id);
+	if (p && !p->ended_ns) {
+		pthread_mutex_unlock(&t->lock);
+		LOGN("api", "import %s: an import of that id is running; no progress for this one",
+		     id);
+		return NULL;
+	}
+	for (unsigned i = 0; !p && i < API_IMPORT_SLOTS; i++) {
+		if (!t->slot[i].id[0])
+			p = &t->slot[i];
+	}
+	if (p) {
+		*p = (struct api_import_progress){.phase = API_IMPORT_RECEIVING};
+		snprintf(p->id, sizeof(p->id), "%s", id);
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (!p)
+		LOGW("api", "import %s: all %u progress slots in use; no progress for this one", id,
+		     API_IMPORT_SLOTS);
+	return p;
+}
+
+void api_import_progress_bytes(struct api_server *srv, struct api_import_progress *p,
+                               uint64_t bytes)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&srv->imports.lock);
+	p->bytes = bytes;
+	pthread_mutex_unlock(&srv->imports.lock);
+}
+
+static void import_progress_set(struct api_server *srv, struct api_import_progress *p,
+                                enum api_import_phase phase, uint64_t rows)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&srv->imports.lock);
+	p->phase = phase;
+	if (phase != API_IMPORT_FAILED) /* a failure keeps the rows it reached */
+		p->rows = rows;
+	if (phase == API_IMPORT_DONE || phase == API_IMPORT_FAILED)
+		p->ended_ns = clock_mono_ns() | 1; /* never 0, which means running */
+	pthread_mutex_unlock(&srv->imports.lock);
+}
+
+void api_import_progress_end(struct api_server *srv, struct api_import_progress *p,
+                             enum api_import_phase phase, uint64_t rows)
+{
+	import_progress_set(srv, p, phase, rows);
+}
+
+enum MHD_Result api_import_progress_handle(struct api_server *srv, struct MHD_Connection *c,
+                                           const char *id)
+{
+	struct api_import_progress copy;
+	bool found = false;
+
+	if (import_id_valid(id)) {
+		pthread_mutex_lock(&srv->imports.lock);
+		struct api_import_progress *p = import_slot_find(&srv->imports, id);
+		if (p) {
+			copy = *p;
+			found = true;
+		}
+		pthread_mutex_unlock(&srv->imports.lock);
+	}
+	if (!found)
+		return api_reply_error(c, 404, NULL,
+		                       "no such import (or it ended over a minute ago)");
+	return api_reply_json(c, 200,
+	                      json_pack("{s:s,s:s,s:I,s:I}", "id", copy.id, "phase",
+	                                import_phase_names[copy.phase], "rows",
+	                                (json_int_t)copy.rows, "bytes", (json_int_t)copy.bytes));
+}
+
+struct import_ctx {
+	struct api_server *srv;
+	struct api_import_progress *progress;
+};
+
+/* The registry's hlr_import_progress_fn: "check" or "write", every 10,000 rows. */
+static void import_progress(void *arg, const char *phase, uint64_t rows)
+{
+	struct import_ctx *ic = arg;
+	import_progress_set(ic->srv, ic->progress,
+	                    strcmp(phase, "write") == 0 ? API_IMPORT_WRITING : API_IMPORT_CHECKING,
+	                    rows);
+}
+
 enum MHD_Result api_import_handle(struct api_server *srv, struct MHD_Connection *c,
                                   struct api_request *req)
 {
-	if (!req->upload)
+	struct import_ctx ic = {srv, req->progress};
+	/* From here this handler ends the progress, whatever the outcome. */
+	req->progress = NULL;
+	if (!req->upload) {
+		api_import_progress_end(srv, ic.progress, API_IMPORT_FAILED, 0);
 		return api_reply_error(c, 400, NULL, "a CSV body is required");
-	if (fflush(req->upload) != 0 || fseek(req->upload, 0, SEEK_SET) != 0)
+	}
+	if (fflush(req->upload) != 0 || fseek(req->upload, 0, SEEK_SET) != 0) {
+		api_import_progress_end(srv, ic.progress, API_IMPORT_FAILED, 0);
 		return api_reply_error(c, 500, NULL, "could not read back the upload");
+	}
 	uint64_t n = 0;
 	struct hlr_import_error err;
-	int rc = hlr_subscr_import_csv(srv->reg, req->upload, &n, &err, NULL, NULL);
+	import_progress_set(srv, ic.progress, API_IMPORT_CHECKING, 0);
+	int rc = hlr_subscr_import_csv(srv->reg, req->upload, &n, &err,
+	                               ic.progress ? import_progress : NULL, &ic);
+	api_import_progress_end(srv, ic.progress, rc == 0 ? API_IMPORT_DONE : API_IMPORT_FAILED, n);
 	if (rc == 0)
 		return api_reply_json(c, 200, json_pack("{s:I}", "imported", (json_int_t)n));
 	if (rc == -EINVAL || rc == -EEXIST) {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,7 +44,9 @@ static const char usage_subscribers[] =
     "The keys in the file are never printed.\n"
     "\n"
     "When stderr is a terminal a progress bar shows the upload (percent, bytes,\n"
-    "rate, time left), then 'importing…' while koryod checks and writes.\n"
+    "rate, time left), then the rows koryod has checked and written (percent\n"
+    "of the data lines of the file), or 'importing…' and the time waited when\n"
+    "koryod gives no such count.\n"
     "\n"
     "Options:\n"
     "  --no-progress        no progress bar, even on a terminal\n"
@@ -57,6 +60,79 @@ static const char usage_subscribers[] =
     "  koryo import subscribers sims-2026-11.csv\n";
 
 enum { O_NO_PROGRESS = CLI_OPT_FIRST_LOCAL };
+
+/* What the progress of one import needs: the bar, and the data lines of the
+ * file, counted as it is sent (koryod only checks once it has every byte, so
+ * the count is complete by then). */
+struct import_watch {
+	struct cli_progress bar;
+	curl_off_t size;   /* bytes to send, -1 for a stream */
+	uint64_t bytes;    /* read so far */
+	uint64_t newlines; /* '\n' read so far */
+	bool eof;          /* the stream ended */
+	char last;         /* the last byte read */
+	char header[96];   /* "X-Koryo-Import-Id: ID" */
+	char path[96];     /* "/v1/import/progress/ID" */
+};
+
+/* A cli_http_read_fn: counts lines. */
+static void import_count(void *arg, const char *buf, size_t n)
+{
+	struct import_watch *w = arg;
+
+	if (n == 0) {
+		w->eof = true;
+		return;
+	}
+	w->bytes += n;
+	w->last = buf[n - 1];
+	for (const char *p = buf, *end = buf + n; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+		w->newlines++;
+}
+
+/* The data lines of the file (the header not counted), or 0 while the file
+ * has not been read to the end. A quoted value may span lines, so this may
+ * be a little more than the rows: the bar then stops short of 100%. */
+static uint64_t import_data_lines(const struct import_watch *w)
+{
+	uint64_t lines = w->newlines + (w->bytes && w->last != '\n');
+
+	if (!w->eof && (w->size < 0 || w->bytes < (uint64_t)w->size))
+		return 0;
+	return lines > 1 ? lines - 1 : 0;
+}
+
+/* A cli_http_watch_fn: GET /v1/import/progress/ID answered. */
+static void import_watched(void *arg, const json_t *answer)
+{
+	struct import_watch *w = arg;
+	json_t *phase = json_object_get(answer, "phase");
+	json_t *rows = json_object_get(answer, "rows");
+
+	if (json_is_string(phase) && json_is_integer(rows) && json_integer_value(rows) >= 0)
+		cli_progress_rows(&w->bar, json_string_value(phase),
+		                  (uint64_t)json_integer_value(rows), import_data_lines(w));
+}
+
+/* Names the import with a random id for GET /v1/import/progress/ID. Returns
+ * false if no random bytes could be had (the import then shows no rows). */
+static bool import_name(struct import_watch *w)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[16];
+	char id[2 * sizeof(rnd) + 1];
+
+	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
+		return false;
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		id[2 * i] = hex[rnd[i] >> 4];
+		id[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	id[sizeof(id) - 1] = '\0';
+	snprintf(w->header, sizeof(w->header), "X-Koryo-Import-Id: %s", id);
+	snprintf(w->path, sizeof(w->path), "/v1/import/progress/%s", id);
+	return true;
+}
 
 /* Prints the answer to an import; returns the exit code. */
 static int import_result(struct cli_ctx *ctx, const char *file, struct cli_reply *r)
@@ -95,7 +171,8 @@ static int import_subscribers(struct cli_ctx *ctx, int argc, char **argv)
 	};
 	const char *cmd = "import subscribers";
 	bool progress = true;
-	struct cli_progress bar;
+	struct import_watch w = {.size = -1};
+	struct cli_http_upload_extra extra = {0};
 	struct cli_reply r;
 	struct stat st;
 	curl_off_t size = -1;
@@ -138,10 +215,17 @@ static int import_subscribers(struct cli_ctx *ctx, int argc, char **argv)
 	if (S_ISREG(st.st_mode))
 		size = (curl_off_t)st.st_size - (curl_off_t)ftello(f);
 
-	cli_progress_init(&bar, progress && isatty(STDERR_FILENO));
+	w.size = size;
+	cli_progress_init(&w.bar, progress && isatty(STDERR_FILENO));
+	if (w.bar.on && import_name(&w))
+		extra = (struct cli_http_upload_extra){.header = w.header,
+		                                       .read = import_count,
+		                                       .watch_path = w.path,
+		                                       .watch = import_watched,
+		                                       .arg = &w};
 	rc = cli_http_upload(ctx, "/v1/import/subscribers", "text/csv", f, file, size,
-	                     cli_progress_update, &bar, &r);
-	cli_progress_end(&bar);
+	                     cli_progress_update, &w.bar, &extra, &r);
+	cli_progress_end(&w.bar);
 	if (f != stdin)
 		fclose(f);
 	if (rc)

@@ -5,8 +5,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "version.h"
@@ -18,6 +20,15 @@
  * not koryod. */
 #define CLI_REPLY_MAX (64u << 20)
 #define CLI_TOKEN_MAX 4096
+/* The watch GET of an upload: how often, and how long one may take before it
+ * is dropped and the next one tried on a new connection. koryod answers it
+ * at once, unless the connection it came on is served by the same API thread
+ * as the upload (each thread keeps the connections it accepted), which is
+ * then busy with the import until it answers: a new connection goes to an
+ * idle thread. Its answer is a few dozen bytes. */
+#define CLI_WATCH_INTERVAL_MS 250
+#define CLI_WATCH_TIMEOUT_MS  1000L
+#define CLI_WATCH_REPLY_MAX   4096
 
 struct cli_http {
 	CURL *curl;
@@ -38,6 +49,18 @@ struct upload {
 	cli_http_progress_fn *progress;
 	void *progress_arg;
 	curl_off_t size;
+	const struct cli_http_upload_extra *extra; /* NULL if none */
+};
+
+/* The watch GET beside an upload: one easy handle, re-added to the upload's
+ * multi handle for each GET, so that it keeps its connection. */
+struct watch {
+	CURL *curl;
+	struct curl_slist *hdrs;
+	char *url;
+	struct body b;
+	bool busy;        /* a GET is in flight */
+	uint64_t next_ms; /* when to send the next one (monotonic) */
 };
 
 void cli_reply_free(struct cli_reply *r)
@@ -237,6 +260,8 @@ static size_t upload_read(char *buf, size_t size, size_t nmemb, void *arg)
 		u->err = errno ? errno : EIO;
 		return CURL_READFUNC_ABORT;
 	}
+	if (u->extra && u->extra->read)
+		u->extra->read(u->extra->arg, buf, n * size);
 	return n;
 }
 
@@ -368,12 +393,150 @@ out:
 	return rc;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static size_t watch_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct body *b = arg;
+
+	if (b->len + size * nmemb >= CLI_WATCH_REPLY_MAX)
+		return 0;
+	return body_write(data, size, nmemb, b);
+}
+
+/* Prepares the watch GET of x. Returns false (the upload then goes without
+ * it) if out of memory. */
+static bool watch_open(struct watch *w, struct cli_http *h, const struct cli_http_upload_extra *x)
+{
+	struct curl_slist *t;
+
+	if (asprintf(&w->url, "%s%s", h->base, x->watch_path) < 0) {
+		w->url = NULL;
+		return false;
+	}
+	if (!(t = curl_slist_append(w->hdrs, h->auth)))
+		return false;
+	w->hdrs = t;
+	if (!(t = curl_slist_append(w->hdrs, "Accept: application/json")))
+		return false;
+	w->hdrs = t;
+	if (!(w->curl = curl_easy_init()))
+		return false;
+	curl_easy_setopt(w->curl, CURLOPT_URL, w->url);
+	curl_easy_setopt(w->curl, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(w->curl, CURLOPT_HTTPHEADER, w->hdrs);
+	curl_easy_setopt(w->curl, CURLOPT_USERAGENT, "koryo/" KORYO_VERSION);
+	curl_easy_setopt(w->curl, CURLOPT_WRITEFUNCTION, watch_write);
+	curl_easy_setopt(w->curl, CURLOPT_WRITEDATA, &w->b);
+	curl_easy_setopt(w->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(w->curl, CURLOPT_TIMEOUT_MS, CLI_WATCH_TIMEOUT_MS);
+	return true;
+}
+
+static void watch_close(struct watch *w, CURLM *m)
+{
+	if (w->curl) {
+		if (w->busy)
+			curl_multi_remove_handle(m, w->curl);
+		curl_easy_cleanup(w->curl);
+	}
+	curl_slist_free_all(w->hdrs);
+	free(w->url);
+	free(w->b.p);
+}
+
+/* A watch GET ended with cc: hands a 200 JSON answer to the watcher. */
+static void watch_done(struct watch *w, CURLM *m, const struct cli_http_upload_extra *x,
+                       CURLcode cc)
+{
+	long status = 0;
+
+	curl_easy_getinfo(w->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_multi_remove_handle(m, w->curl);
+	w->busy = false;
+	/* After a failure (a timeout, most likely), a new connection. */
+	curl_easy_setopt(w->curl, CURLOPT_FRESH_CONNECT, cc == CURLE_OK ? 0L : 1L);
+	if (cc == CURLE_OK && status == 200 && w->b.len) {
+		json_t *j = json_loadb(w->b.p, w->b.len, 0, NULL);
+		if (j)
+			x->watch(x->arg, j);
+		json_decref(j);
+	}
+	w->b.len = 0;
+}
+
+/* Performs the upload prepared on h->curl, GETting x->watch_path meanwhile.
+ * Returns the upload's outcome, as curl_easy_perform would. */
+static CURLcode upload_perform(struct cli_http *h, const struct cli_http_upload_extra *x)
+{
+	struct watch w = {0};
+	CURLcode cc = CURLE_OK;
+	CURLM *m = NULL;
+	bool done = false;
+
+	if (!x || !x->watch || !x->watch_path)
+		return curl_easy_perform(h->curl);
+	if (!watch_open(&w, h, x) || !(m = curl_multi_init()) ||
+	    curl_multi_add_handle(m, h->curl) != CURLM_OK) {
+		/* Progress is a nicety: without memory for it, upload without. */
+		watch_close(&w, m);
+		if (m)
+			curl_multi_cleanup(m);
+		return curl_easy_perform(h->curl);
+	}
+	while (!done) {
+		int running, left;
+		CURLMcode mc = curl_multi_perform(m, &running);
+		CURLMsg *msg;
+
+		if (mc != CURLM_OK) {
+			cc = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT;
+			break;
+		}
+		while ((msg = curl_multi_info_read(m, &left))) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			if (msg->easy_handle == h->curl) {
+				cc = msg->data.result;
+				done = true;
+			} else {
+				watch_done(&w, m, x, msg->data.result);
+			}
+		}
+		if (done)
+			break;
+		uint64_t now = mono_ms();
+		if (!w.busy && now >= w.next_ms && curl_multi_add_handle(m, w.curl) == CURLM_OK) {
+			w.busy = true;
+			w.next_ms = now + CLI_WATCH_INTERVAL_MS;
+		}
+		int wait_ms = CLI_WATCH_INTERVAL_MS;
+		if (!w.busy && w.next_ms > now && w.next_ms - now < (uint64_t)wait_ms)
+			wait_ms = (int)(w.next_ms - now);
+		if (curl_multi_poll(m, NULL, 0, wait_ms, NULL) != CURLM_OK) {
+			cc = CURLE_FAILED_INIT;
+			break;
+		}
+	}
+	watch_close(&w, m);
+	curl_multi_remove_handle(m, h->curl);
+	curl_multi_cleanup(m);
+	return cc;
+}
+
 int cli_http_upload(struct cli_ctx *ctx, const char *path, const char *content_type, FILE *f,
                     const char *file_name, curl_off_t size, cli_http_progress_fn *progress,
-                    void *progress_arg, struct cli_reply *r)
+                    void *progress_arg, const struct cli_http_upload_extra *extra,
+                    struct cli_reply *r)
 {
 	struct body b = {0};
-	struct upload u = {f, 0, progress, progress_arg, size};
+	struct upload u = {f, 0, progress, progress_arg, size, extra};
 	struct curl_slist *hdrs = NULL, *t;
 	char *url = NULL, *ctype = NULL;
 	int rc;
@@ -407,6 +570,11 @@ int cli_http_upload(struct cli_ctx *ctx, const char *path, const char *content_t
 			goto oom;
 		hdrs = t;
 	}
+	if (extra && extra->header) {
+		if (!(t = curl_slist_append(hdrs, extra->header)))
+			goto oom;
+		hdrs = t;
+	}
 	setup(h, url, hdrs, &b);
 	curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_READFUNCTION, upload_read);
@@ -418,7 +586,7 @@ int cli_http_upload(struct cli_ctx *ctx, const char *path, const char *content_t
 	curl_easy_setopt(h->curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h->curl, CURLOPT_XFERINFOFUNCTION, upload_progress);
 	curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, &u);
-	CURLcode cc = curl_easy_perform(h->curl);
+	CURLcode cc = upload_perform(h, extra);
 	if (u.err) {
 		fprintf(stderr, "koryo: cannot read %s: %s\n", file_name, strerror(u.err));
 		rc = CLI_EXIT_USAGE;

@@ -1,9 +1,13 @@
-/* Progress bar for long uploads. A 150 MB import takes long enough that an
+/* Progress bar for long imports. A 150 MB import takes long enough that an
  * operator needs to see it moving, and then needs to know that the silence
- * after the last byte is koryod checking the file, not a hang. */
+ * after the last byte is koryod checking the file, not a hang: koryod's own
+ * count of rows checked and written, when it gives one, else the time
+ * waited. */
 #include "cli/progress.h"
 
+#include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #define CLI_BAR_WIDTH 24
@@ -41,6 +45,36 @@ static void fmt_bytes(char *buf, size_t len, double b)
 		snprintf(buf, len, "%.0f B", b);
 }
 
+/* Draws "[####....]" for done of all into bar (CLI_BAR_WIDTH + 1 bytes). */
+static void fmt_bar(char *bar, double done, double all)
+{
+	int filled = all > 0 ? (int)(done * CLI_BAR_WIDTH / all) : 0;
+
+	for (int i = 0; i < CLI_BAR_WIDTH; i++)
+		bar[i] = i < filled ? '#' : '.';
+	bar[CLI_BAR_WIDTH] = '\0';
+}
+
+/* The line while koryod works: its phase and rows, or the time waited. */
+static void draw_waiting(struct cli_progress *p, double t)
+{
+	char waited[32], bar[CLI_BAR_WIDTH + 1];
+
+	fmt_time(waited, sizeof(waited), t - p->sent_at);
+	if (!p->phase) {
+		fprintf(stderr, "\rimporting… %s\033[K", waited);
+	} else if (p->total_rows) {
+		uint64_t rows = p->rows < p->total_rows ? p->rows : p->total_rows;
+		fmt_bar(bar, (double)rows, (double)p->total_rows);
+		fprintf(stderr, "\r%-8s [%s] %3d%%  %" PRIu64 " / %" PRIu64 " rows  %s\033[K",
+		        p->phase, bar, (int)((double)rows * 100 / (double)p->total_rows), rows,
+		        p->total_rows, waited);
+	} else {
+		fprintf(stderr, "\r%-8s %" PRIu64 " rows  %s\033[K", p->phase, p->rows, waited);
+	}
+	fflush(stderr);
+}
+
 void cli_progress_init(struct cli_progress *p, bool on)
 {
 	*p = (struct cli_progress){.on = on, .start = now()};
@@ -64,9 +98,7 @@ void cli_progress_update(void *arg, curl_off_t sent, curl_off_t total)
 	p->last = t;
 	p->drawn = true;
 	if (p->waiting) {
-		fmt_time(eta, sizeof(eta), t - p->sent_at);
-		fprintf(stderr, "\rimporting… %s\033[K", eta);
-		fflush(stderr);
+		draw_waiting(p, t);
 		return;
 	}
 	double elapsed = t - p->start;
@@ -78,11 +110,8 @@ void cli_progress_update(void *arg, curl_off_t sent, curl_off_t total)
 		fflush(stderr);
 		return;
 	}
-	int filled = (int)((double)sent * CLI_BAR_WIDTH / (double)total);
 	char bar[CLI_BAR_WIDTH + 1];
-	for (int i = 0; i < CLI_BAR_WIDTH; i++)
-		bar[i] = i < filled ? '#' : '.';
-	bar[CLI_BAR_WIDTH] = '\0';
+	fmt_bar(bar, (double)sent, (double)total);
 	fmt_bytes(all, sizeof(all), (double)total);
 	if (bps > 0)
 		fmt_time(eta, sizeof(eta), (double)(total - sent) / bps);
@@ -91,6 +120,34 @@ void cli_progress_update(void *arg, curl_off_t sent, curl_off_t total)
 	fprintf(stderr, "\r[%s] %3d%%  %s / %s  %s/s  ETA %s\033[K", bar,
 	        (int)((double)sent * 100 / (double)total), done, all, rate, eta);
 	fflush(stderr);
+}
+
+void cli_progress_rows(struct cli_progress *p, const char *phase, uint64_t rows,
+                       uint64_t total_rows)
+{
+	double t = now();
+	const char *name = strcmp(phase, "checking") == 0  ? "checking"
+	                   : strcmp(phase, "writing") == 0 ? "writing"
+	                                                   : NULL;
+	bool changed;
+
+	if (!p->on || !name)
+		return;
+	changed = name != p->phase;
+	if (!p->waiting) {
+		/* koryod has the whole body: the upload is over, even one of
+		 * unknown size. */
+		p->waiting = true;
+		p->sent_at = t;
+	}
+	p->phase = name;
+	p->rows = rows;
+	p->total_rows = total_rows;
+	if (!changed && t - p->last < CLI_REDRAW_S)
+		return;
+	p->last = t;
+	p->drawn = true;
+	draw_waiting(p, t);
 }
 
 void cli_progress_end(struct cli_progress *p)

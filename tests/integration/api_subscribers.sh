@@ -417,4 +417,38 @@ expect_code 409 "import of rows already in the store"
 expect_eq "$(jget '[(.line|tostring),.column] | join(" ")')" "2 imsi" "import duplicate: line, column"
 expect_eq "$(total)" $((base + 3)) "subscribers after a refused import"
 
+# --- import progress (X-Koryo-Import-Id, GET /v1/import/progress/{id}) --------
+# The header changes no answer; the import's end stays readable for a minute.
+ID=api-subscribers-progress-$$
+call POST /v1/import/subscribers -H 'Content-Type: text/csv' -H "X-Koryo-Import-Id: $ID" \
+  --data-binary @"$T/good.csv"
+expect_code 409 "import of rows already in the store, with an import id"
+expect_eq "$(jget '[(.line|tostring),.column] | join(" ")')" "2 imsi" "import with an id: line, column"
+call GET "/v1/import/progress/$ID"
+expect_code 200 "progress of a refused import"
+expect_eq "$(jget '[.id,.phase,(.rows|tostring),(.bytes|tostring)] | join(" ")')" \
+  "$ID failed 0 $(stat -c %s "$T/good.csv")" "progress of a refused import"
+sed 's/46705998000000/46705998000001/; s/850191298/850191299/; s/89850059980000000/89850059980000001/' \
+  "$T/good.csv" >"$T/good2.csv"
+ID2=api-subscribers-progress-2-$$
+call POST /v1/import/subscribers -H 'Content-Type: text/csv' -H "X-Koryo-Import-Id: $ID2" \
+  --data-binary @"$T/good2.csv"
+expect_code 200 "import with an import id"
+expect_eq "$(jget .imported)" 3 "import with an import id: imported"
+call GET "/v1/import/progress/$ID2"
+expect_eq "$(jget '[.phase,(.rows|tostring)] | join(" ")')" "done 3" "progress of a good import"
+expect_eq "$(total)" $((base + 6)) "subscribers after an import with an id"
+# An id that is not 16-64 of [A-Za-z0-9_-] is ignored, not refused.
+call POST /v1/import/subscribers -H 'Content-Type: text/csv' -H "X-Koryo-Import-Id: short" \
+  --data-binary @"$T/good2.csv"
+expect_code 409 "import with a short import id"
+call GET /v1/import/progress/short
+expect_error 404 - "no such import (or it ended over a minute ago)" "progress of an ignored id"
+call GET /v1/import/progress/never-heard-of-this-one
+expect_error 404 - "no such import (or it ended over a minute ago)" "progress of an unknown id"
+call POST "/v1/import/progress/$ID2"
+expect_error 405 - "method not allowed" "POST to a progress"
+code=$(curl -sS -o /dev/null -w '%{http_code}' "$KORYO_API/v1/import/progress/$ID2")
+expect_eq "$code" 401 "progress without a token"
+
 echo "PASS api_subscribers"

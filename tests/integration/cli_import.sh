@@ -4,7 +4,9 @@
 # bad hex K, an IMSI twice in the file, an IMSI already in the store, an
 # unknown column, an unknown class) is refused with FILE:LINE: column C: ...,
 # exit status 1, and nothing imported. Also: the progress bar on a terminal,
-# a CSV on standard input, and that no key from a file is ever printed.
+# koryod's progress of an import (GET /v1/import/progress/ID) and the rows
+# checked and written on a terminal, a CSV on standard input, and that no key
+# from a file is ever printed.
 # KORYO_TEST_BIG_IMPORT=1 adds a 1 M row (~150 MB) import.
 source "$KORYO_SRC/tests/integration/cli_lib.sh"
 cli_start
@@ -122,6 +124,61 @@ expect_eq "$RC" 0 "import from standard input: $(cat "$T/err")"
 expect_eq "$(cat "$T/out")" "imported 500 subscribers" "import from standard input"
 count=$((count + 500))
 expect_eq "$(api_count)" "$count" "count after all imports"
+
+# --- the progress of an import: GET /v1/import/progress/ID ----------------------------
+# An import of 200k rows named by X-Koryo-Import-Id, sent with curl in the
+# background; its progress is polled until koryod is checking or writing with
+# rows > 0; the import itself still answers 200 as without the header.
+TOKEN=$(cat "$KORYO_TOKEN_FILE")
+ID="cli-import-test-$$-$RANDOM"
+gen "$T/progress.csv" 100001 200000
+curl -sS -o "$T/progress.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: text/csv' -H "X-Koryo-Import-Id: $ID" \
+  --data-binary @"$T/progress.csv" "$KORYO_API/v1/import/subscribers" >"$T/progress.code" &
+IMPORT_PID=$!
+seen="" last=""
+for _ in $(seq 1 2400); do
+  last=$(curl -sS -H "Authorization: Bearer $TOKEN" "$KORYO_API/v1/import/progress/$ID" || true)
+  phase=$(jq -r '.phase // empty' <<<"$last" 2>/dev/null || true)
+  rows=$(jq -r '.rows // 0' <<<"$last" 2>/dev/null || echo 0)
+  case "$phase" in
+  checking | writing) if [ "$rows" -gt 0 ]; then seen="$phase $rows" && break; fi ;;
+  done | failed) break ;;
+  esac
+  sleep 0.05
+done
+wait "$IMPORT_PID" || fail "the import with X-Koryo-Import-Id: curl failed"
+expect_eq "$(cat "$T/progress.code")" 200 "the import with X-Koryo-Import-Id: $(cat "$T/progress.json")"
+expect_eq "$(jq -r .imported "$T/progress.json")" 200000 "the import with X-Koryo-Import-Id"
+[ -n "$seen" ] || fail "progress: never checking or writing with rows > 0 (last answer: $last)"
+echo "progress seen: $seen"
+count=$((count + 200000))
+# The ended import stays readable for a minute: done, every row, every byte.
+last=$(curl -sS -H "Authorization: Bearer $TOKEN" "$KORYO_API/v1/import/progress/$ID")
+expect_eq "$(jq -r '[.id,.phase,(.rows|tostring),(.bytes|tostring)] | join(" ")' <<<"$last")" \
+  "$ID done 200000 $(stat -c %s "$T/progress.csv")" "progress after the import"
+code=$(curl -sS -o "$T/out" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+  "$KORYO_API/v1/import/progress/no-such-import-0123456789")
+expect_eq "$code" 404 "progress of an unknown id"
+code=$(curl -sS -o "$T/out" -w '%{http_code}' "$KORYO_API/v1/import/progress/$ID")
+expect_eq "$code" 401 "progress without a token"
+code=$(curl -sS -o "$T/out" -w '%{http_code}' -H "Authorization: Bearer x$TOKEN" \
+  "$KORYO_API/v1/import/progress/$ID")
+expect_eq "$code" 401 "progress with a wrong token"
+
+# On a terminal koryo shows the rows koryod checks and writes, as a percentage
+# of the data lines of the file; the result line is unchanged.
+gen "$T/rows.csv" 300001 100000
+script -qec "'$KORYO' import subscribers '$T/rows.csv'" /dev/null >"$T/typescript3" ||
+  fail "import on a terminal failed: $(cat "$T/typescript3")"
+grep -aqE '(checking|writing) +\[[#.]+\] +[0-9]+%  [0-9]+ / 100000 rows' "$T/typescript3" ||
+  fail "no percentage of rows checked or written on a terminal: $(tr '\r' '\n' <"$T/typescript3")"
+grep -aq "imported 100000 subscribers" "$T/typescript3" || fail "import of rows on a terminal: no result"
+count=$((count + 100000))
+# (Counted from /metrics: paging through 300k subscribers takes half a minute.)
+expect_eq "$(curl -fsS -H "Authorization: Bearer $TOKEN" "$KORYO_API/metrics" |
+  awk '/^koryo_subscribers\{/ { n += $2 } END { print n + 0 }')" "$count" \
+  "count after the imports with progress"
 
 # --- a big file ------------------------------------------------------------------------
 if [ "${KORYO_TEST_BIG_IMPORT:-0}" = 1 ]; then
