@@ -38,83 +38,24 @@ PROFILE=$SRC/profiles/koryolink
 TARGET_RSS_MB=1536
 TARGET_START_S=20
 
-die() { echo "coldstart_bench: $*" >&2; exit 1; }
-say() { echo "coldstart_bench: $*" >&2; }
+BENCH=coldstart_bench
+. "$SRC/bench/lib.sh"
 [ -x "$KORYOD" ] || die "no koryod at $KORYOD (set KORYOD)"
 [ -x "$KORYO" ] || die "no koryo at $KORYO (set KORYO)"
 command -v curl >/dev/null || die "curl is needed"
 
-T=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/koryo-coldstart-bench.XXXXXX")
-KORYOD_PID=""
+bench_tmpdir "${BENCH_TMPDIR:-/tmp}/koryo-coldstart-bench"
 
-koryod_stop() {
-  [ -n "$KORYOD_PID" ] || return 0
-  local pid=$KORYOD_PID i
-  KORYOD_PID=""
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "koryod (pid $pid) did not exit ${STOP_TIMEOUT}s after SIGTERM; killing it"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-  koryod_stop || true
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 20000))
-    (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
-  done
-}
 status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 now() { date +%s.%N; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
 API_PORT=$(free_port)
-mkdir -p "$T/data"
-cat >"$T/koryod.conf" <<EOF
-data_dir = $T/data
-api.listen = 127.0.0.1:$API_PORT
-workers = $WORKERS
-log.level = info
-EOF
-export KORYO_API="http://127.0.0.1:$API_PORT"
-export KORYO_TOKEN_FILE="$T/data/api.token"
-
-# start_koryod LOG [args]: starts koryod, sets KORYOD_PID, returns once /health
-# answers.
-start_koryod() {
-  local log=$1 i
-  shift
-  "$KORYOD" -c "$T/koryod.conf" "$@" >"$log" 2>&1 &
-  KORYOD_PID=$!
-  deadline=$((SECONDS + START_TIMEOUT))
-  while [ $SECONDS -lt $deadline ]; do
-    if curl -fsS --max-time 1 "$KORYO_API/health" >/dev/null 2>&1; then
-      return 0
-    fi
-    kill -0 "$KORYOD_PID" 2>/dev/null || { cat "$log" >&2; die "koryod exited during start"; }
-    sleep 0.02
-  done
-  cat "$log" >&2
-  die "koryod did not answer /health within ${START_TIMEOUT}s"
-}
+koryod_config "$T/koryod.conf" "$T/data" "$API_PORT" info
 
 # ---- fill the store ----------------------------------------------------------
 say "filling a store with $SUBSCRIBERS subscribers in chunks of $CHUNK"
-start_koryod "$T/fill.log" --profile "$PROFILE"
-i=0
-while [ ! -s "$KORYO_TOKEN_FILE" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+koryod_start "$T/koryod.conf" "$T/fill.log" --profile "$PROFILE"
 f0=$(now)
 done_rows=0
 while [ "$done_rows" -lt "$SUBSCRIBERS" ]; do

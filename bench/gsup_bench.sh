@@ -57,8 +57,8 @@ IMPORT_TIMEOUT=${IMPORT_TIMEOUT:-600}
 PROFILE=$SRC/profiles/koryolink
 FIRST_IMSI=467059900000000 # 46705 99 + 8 digits: clear of the demo and bench SIMs
 
-die() { echo "gsup_bench: $*" >&2; exit 1; }
-log() { echo "gsup_bench: $*" >&2; }
+BENCH=gsup_bench
+. "$SRC/bench/lib.sh"
 has() { case " $SERVERS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 need=("$LOAD")
 has koryod && need+=("$KORYOD" "$KORYO")
@@ -73,46 +73,16 @@ case "$SUBSCRIBERS" in '' | *[!0-9]*) die "SUBSCRIBERS must be a number" ;; esac
 [ "$SUBSCRIBERS" -ge 100 ] && [ "$SUBSCRIBERS" -le 99999999 ] || die "SUBSCRIBERS must be 100..99999999"
 [ "$(stat -f -c %T "$DISK_DIR")" != tmpfs ] || die "DISK_DIR $DISK_DIR is on tmpfs; give a directory on a disk"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/koryo-gsup-bench.XXXXXX")
 STORE_DIR=""
-KORYOD_PID=""
 HLR_PID=""
-
-# stop_pid PID NAME: SIGTERM, wait, SIGKILL after STOP_TIMEOUT
-stop_pid() {
-  local pid=$1 name=$2 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "$name (pid $pid) did not exit ${STOP_TIMEOUT}s after SIGTERM; killing it"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
 stop_servers() {
-  if [ -n "$KORYOD_PID" ]; then stop_pid "$KORYOD_PID" koryod; KORYOD_PID=""; fi
+  koryod_stop
   if [ -n "$HLR_PID" ]; then stop_pid "$HLR_PID" osmo-hlr; HLR_PID=""; fi
   if [ -n "$STORE_DIR" ]; then rm -rf "$STORE_DIR"; STORE_DIR=""; fi
 }
-cleanup() {
-  stop_servers || true
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_stop() { stop_servers; }
+bench_tmpdir "${TMPDIR:-/tmp}/koryo-gsup-bench"
 
-# port_open IP PORT: something accepts TCP connections there
-port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 20000))
-    port_open 127.0.0.1 $p || { echo $p; return; }
-  done
-}
 # wait_port IP PORT PID NAME LOG: until the port accepts, the process alive
 wait_port() {
   local deadline=$((SECONDS + START_TIMEOUT))
@@ -127,7 +97,7 @@ wait_port() {
 
 # The subscribers, once, as a koryo import CSV (docs/import.md); osmo-hlr gets
 # the same IMSIs, MSISDNs, K and OPc. K/OPc: fixed pseudo-random hex.
-log "generating $SUBSCRIBERS subscribers"
+say "generating $SUBSCRIBERS subscribers"
 awk -v n="$SUBSCRIBERS" 'BEGIN {
   print "imsi,msisdn,class,status,k,opc"
   x = 20240611
@@ -159,34 +129,16 @@ start_servers() { # STORE
   api_port=$(free_port)
   GSUP_PORT=$(free_port)
   while [ "$GSUP_PORT" = "$api_port" ]; do GSUP_PORT=$(free_port); done
-  mkdir -p "$STORE_DIR/koryod"
-  cat >"$STORE_DIR/koryod.conf" <<EOF
-data_dir = $STORE_DIR/koryod
-api.listen = 127.0.0.1:$api_port
-gsup.listen = 127.0.0.1:$GSUP_PORT
-workers = $WORKERS
-log.level = warn
-store.sync = full
-EOF
-  export KORYO_API="http://127.0.0.1:$api_port"
-  export KORYO_TOKEN_FILE="$STORE_DIR/koryod/api.token"
-  "$KORYOD" -c "$STORE_DIR/koryod.conf" --profile "$PROFILE" >>"$T/koryod-$store.log" 2>&1 &
-  KORYOD_PID=$!
-  local deadline=$((SECONDS + START_TIMEOUT)) up=0
-  while [ $SECONDS -lt $deadline ]; do
-    if curl -fsS --max-time 1 "$KORYO_API/health" >/dev/null 2>&1; then up=1; break; fi
-    kill -0 "$KORYOD_PID" 2>/dev/null || { tail -20 "$T/koryod-$store.log" >&2; die "koryod exited during start"; }
-    sleep 0.1
-  done
-  [ $up = 1 ] || { tail -20 "$T/koryod-$store.log" >&2; die "koryod did not answer /health within ${START_TIMEOUT}s"; }
-  while [ ! -s "$KORYO_TOKEN_FILE" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-  log "$store: importing $SUBSCRIBERS subscribers into koryod (pid $KORYOD_PID)"
+  koryod_config "$STORE_DIR/koryod.conf" "$STORE_DIR/koryod" "$api_port" warn \
+    "gsup.listen = 127.0.0.1:$GSUP_PORT" "store.sync = full"
+  koryod_start "$STORE_DIR/koryod.conf" "$T/koryod-$store.log" --profile "$PROFILE"
+  say "$store: importing $SUBSCRIBERS subscribers into koryod (pid $KORYOD_PID)"
   timeout "$IMPORT_TIMEOUT" "$KORYO" import subscribers --no-progress "$T/subscribers.csv" >"$T/import.out" 2>&1 ||
     { cat "$T/import.out" >&2; die "koryo import failed"; }
   grep -q "imported $SUBSCRIBERS subscribers" "$T/import.out" ||
     die "unexpected answer from koryo import: $(cat "$T/import.out")"
   wait_port 127.0.0.1 "$GSUP_PORT" "$KORYOD_PID" koryod "$T/koryod-$store.log"
-  log "$store: koryod pid $KORYOD_PID on 127.0.0.1:$GSUP_PORT, data under $STORE_DIR"
+  say "$store: koryod pid $KORYOD_PID on 127.0.0.1:$GSUP_PORT, data under $STORE_DIR"
   has osmo-hlr && start_osmo_hlr "$store"
   return 0
 }
@@ -201,7 +153,7 @@ start_osmo_hlr() { # STORE
     >>"$T/osmo-hlr-$store.log" 2>&1 &
   HLR_PID=$!
   wait_port "$OSMO_HLR_IP" 4222 "$HLR_PID" osmo-hlr "$T/osmo-hlr-$store.log"
-  log "$store: osmo-hlr pid $HLR_PID on $OSMO_HLR_IP:4222, db under $STORE_DIR"
+  say "$store: osmo-hlr pid $HLR_PID on $OSMO_HLR_IP:4222, db under $STORE_DIR"
 }
 
 # run STORE MODE SERVER ROUND: one client run, one line appended to results
@@ -223,7 +175,7 @@ run() {
     for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     print st, v["mode"], sv, r, v["ops_s"], v["p50_us"], v["p99_us"], v["errors"] + v["unexpected"] + v["unanswered"], v["ops_per_cpu_s"], v["server_cpu_s"]
   }' >>"$T/results"
-  log "$(printf '%-5s %-5s %-8s round %d: %s' "$store" "$mode" "$server" "$round" "$(echo "$line" | cut -d' ' -f4-)")"
+  say "$(printf '%-5s %-5s %-8s round %d: %s' "$store" "$mode" "$server" "$round" "$(echo "$line" | cut -d' ' -f4-)")"
 }
 
 t_begin=$SECONDS

@@ -260,6 +260,19 @@ static void send_gsup(struct conn *c, const struct osmo_gsup_message *m)
 	out_append(c, msgb_data(encbuf), len);
 }
 
+/* answers a subscriber management request from the server for imsi with a
+ * bare message of type (its result) */
+static void send_sm_answer(struct conn *c, const char imsi[OSMO_IMSI_BUF_SIZE],
+                           enum osmo_gsup_message_type type)
+{
+	static struct osmo_gsup_message r;
+	memset(&r, 0, sizeof(r));
+	r.message_type = type;
+	memcpy(r.imsi, imsi, sizeof(r.imsi));
+	r.message_class = OSMO_GSUP_MESSAGE_CLASS_SUBSCRIBER_MANAGEMENT;
+	send_gsup(c, &r);
+}
+
 static void imsi_str(uint64_t idx, char *out)
 {
 	snprintf(out, OSMO_IMSI_BUF_SIZE, "%0*" PRIu64, opt.imsi_digits, opt.first_imsi + idx);
@@ -350,12 +363,7 @@ static void handle_gsup(struct conn *c, const uint8_t *p, size_t len)
 	if (m.message_type == OSMO_GSUP_MSGT_LOCATION_CANCEL_REQUEST) {
 		/* the server moved the subscriber away from another of our
 		 * names; answer as osmo-msc does and count it */
-		static struct osmo_gsup_message r;
-		memset(&r, 0, sizeof(r));
-		r.message_type = OSMO_GSUP_MSGT_LOCATION_CANCEL_RESULT;
-		memcpy(r.imsi, m.imsi, sizeof(r.imsi));
-		r.message_class = OSMO_GSUP_MESSAGE_CLASS_SUBSCRIBER_MANAGEMENT;
-		send_gsup(c, &r);
+		send_sm_answer(c, m.imsi, OSMO_GSUP_MSGT_LOCATION_CANCEL_RESULT);
 		n_cancel++;
 		return;
 	}
@@ -378,12 +386,7 @@ static void handle_gsup(struct conn *c, const uint8_t *p, size_t len)
 		if (opt.mode != MODE_UL_CS || s->isd_seen)
 			goto unexpected;
 		s->isd_seen = true;
-		static struct osmo_gsup_message r;
-		memset(&r, 0, sizeof(r));
-		r.message_type = OSMO_GSUP_MSGT_INSERT_DATA_RESULT;
-		memcpy(r.imsi, m.imsi, sizeof(r.imsi));
-		r.message_class = OSMO_GSUP_MESSAGE_CLASS_SUBSCRIBER_MANAGEMENT;
-		send_gsup(c, &r);
+		send_sm_answer(c, m.imsi, OSMO_GSUP_MSGT_INSERT_DATA_RESULT);
 		break;
 	}
 	case OSMO_GSUP_MSGT_UPDATE_LOCATION_RESULT:

@@ -22,44 +22,14 @@ START_TIMEOUT=${START_TIMEOUT:-60}
 STOP_TIMEOUT=${STOP_TIMEOUT:-60}
 PROFILE=$SRC/profiles/koryolink
 
-die() { echo "import_bench: $*" >&2; exit 1; }
+BENCH=import_bench
+. "$SRC/bench/lib.sh"
 [ -x "$KORYOD" ] || die "no koryod at $KORYOD (set KORYOD)"
 [ -x "$KORYO" ] || die "no koryo at $KORYO (set KORYO)"
 [ -x /usr/bin/time ] || die "/usr/bin/time (GNU time) is needed"
 command -v curl >/dev/null || die "curl is needed"
 
-T=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/koryo-import-bench.XXXXXX")
-KORYOD_PID=""
-
-koryod_stop() {
-  [ -n "$KORYOD_PID" ] || return 0
-  local pid=$KORYOD_PID i
-  KORYOD_PID=""
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "import_bench: koryod (pid $pid) did not exit ${STOP_TIMEOUT}s after SIGTERM; killing it" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-  koryod_stop || true
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 20000))
-    (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
-  done
-}
+bench_tmpdir "${BENCH_TMPDIR:-/tmp}/koryo-import-bench"
 
 # status_kb PID FIELD: a VmXXX value from /proc/PID/status, in kB
 status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
@@ -70,38 +40,19 @@ cpu_s() {
 mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 
 API_PORT=$(free_port)
-mkdir -p "$T/data"
-cat >"$T/koryod.conf" <<EOF
-data_dir = $T/data
-api.listen = 127.0.0.1:$API_PORT
-workers = $WORKERS
-log.level = info
-EOF
-export KORYO_API="http://127.0.0.1:$API_PORT"
-export KORYO_TOKEN_FILE="$T/data/api.token"
+koryod_config "$T/koryod.conf" "$T/data" "$API_PORT" info
 
-echo "import_bench: generating $ROWS rows" >&2
+say "generating $ROWS rows"
 g0=$(date +%s.%N)
 "$SRC/bench/gen_subscribers.sh" "$ROWS" >"$T/subscribers.csv"
 g1=$(date +%s.%N)
 bytes=$(stat -c %s "$T/subscribers.csv")
 
-echo "import_bench: starting koryod on 127.0.0.1:$API_PORT" >&2
-"$KORYOD" -c "$T/koryod.conf" --profile "$PROFILE" >>"$T/koryod.log" 2>&1 &
-KORYOD_PID=$!
-up=0
-deadline=$((SECONDS + START_TIMEOUT))
-while [ $SECONDS -lt $deadline ]; do
-  if curl -fsS --max-time 1 "$KORYO_API/health" >/dev/null 2>&1; then up=1; break; fi
-  kill -0 "$KORYOD_PID" 2>/dev/null || { cat "$T/koryod.log" >&2; die "koryod exited during start"; }
-  sleep 0.1
-done
-[ $up = 1 ] || { cat "$T/koryod.log" >&2; die "koryod did not answer /health within ${START_TIMEOUT}s"; }
-i=0
-while [ ! -s "$KORYO_TOKEN_FILE" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+say "starting koryod on 127.0.0.1:$API_PORT"
+koryod_start "$T/koryod.conf" "$T/koryod.log" --profile "$PROFILE"
 
 cpu0=$(cpu_s "$KORYOD_PID")
-echo "import_bench: importing" >&2
+say "importing"
 t0=$(date +%s.%N)
 rc=0
 /usr/bin/time -v -o "$T/time.txt" timeout "$IMPORT_TIMEOUT" \

@@ -185,18 +185,54 @@ static int put_str(json_t *obj, const char *key, const char *s)
 	return s ? put(obj, key, json_string(s)) : 0;
 }
 
+/* The holder's fields, as sub add and sub set take them: HOLDER_OPTIONS in
+ * the option table, holder_opt in the option loop, put_holder in the body. */
+/* clang-format off */
+#define HOLDER_OPTIONS                                                  \
+	{"name", required_argument, NULL, O_NAME},                      \
+	{"id-document", required_argument, NULL, O_ID_DOCUMENT},        \
+	{"nationality", required_argument, NULL, O_NATIONALITY}
+/* clang-format on */
+
+struct holder {
+	const char *name, *id_document, *nationality;
+};
+
+/* Takes option C (from cli_getopt, argument in optarg) into *h if it is a
+ * holder option; false if it is not one. */
+static bool holder_opt(int c, struct holder *h)
+{
+	switch (c) {
+	case O_NAME:
+		h->name = optarg;
+		return true;
+	case O_ID_DOCUMENT:
+		h->id_document = optarg;
+		return true;
+	case O_NATIONALITY:
+		h->nationality = optarg;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool holder_given(const struct holder *h)
+{
+	return h->name || h->id_document || h->nationality;
+}
+
 /* Adds a holder object with the members given, if any. */
-static int put_holder(json_t *obj, const char *name, const char *id_document,
-                      const char *nationality)
+static int put_holder(json_t *obj, const struct holder *h)
 {
 	json_t *holder;
 
-	if (!name && !id_document && !nationality)
+	if (!holder_given(h))
 		return 0;
 	if (!(holder = json_object()))
 		return -1;
-	if (put_str(holder, "name", name) || put_str(holder, "id_document", id_document) ||
-	    put_str(holder, "nationality", nationality)) {
+	if (put_str(holder, "name", h->name) || put_str(holder, "id_document", h->id_document) ||
+	    put_str(holder, "nationality", h->nationality)) {
 		json_decref(holder);
 		return -1;
 	}
@@ -275,9 +311,7 @@ static int sub_add(struct cli_ctx *ctx, int argc, char **argv)
 	    {"msisdn", required_argument, NULL, O_MSISDN},
 	    {"iccid", required_argument, NULL, O_ICCID},
 	    {"status", required_argument, NULL, O_STATUS},
-	    {"name", required_argument, NULL, O_NAME},
-	    {"id-document", required_argument, NULL, O_ID_DOCUMENT},
-	    {"nationality", required_argument, NULL, O_NATIONALITY},
+	    HOLDER_OPTIONS,
 	    {"city", required_argument, NULL, O_CITY},
 	    {"amf", required_argument, NULL, O_AMF},
 	    {"sqn", required_argument, NULL, O_SQN},
@@ -287,9 +321,9 @@ static int sub_add(struct cli_ctx *ctx, int argc, char **argv)
 	};
 	const char *cmd = "sub add";
 	const char *imsi = NULL, *class = NULL, *k = NULL, *op = NULL, *opc = NULL;
-	const char *msisdn = NULL, *iccid = NULL, *status = NULL, *name = NULL;
-	const char *id_document = NULL, *nationality = NULL, *city = NULL, *amf = NULL;
+	const char *msisdn = NULL, *iccid = NULL, *status = NULL, *city = NULL, *amf = NULL;
 	const char *sqn = NULL, *ind_bitlen = NULL;
+	struct holder holder = {0};
 	unsigned long long sqn_v = 0, ind_v = 0;
 	struct cli_reply r;
 	json_t *body;
@@ -329,15 +363,6 @@ static int sub_add(struct cli_ctx *ctx, int argc, char **argv)
 		case O_STATUS:
 			status = optarg;
 			break;
-		case O_NAME:
-			name = optarg;
-			break;
-		case O_ID_DOCUMENT:
-			id_document = optarg;
-			break;
-		case O_NATIONALITY:
-			nationality = optarg;
-			break;
 		case O_CITY:
 			city = optarg;
 			break;
@@ -351,7 +376,9 @@ static int sub_add(struct cli_ctx *ctx, int argc, char **argv)
 			ind_bitlen = optarg;
 			break;
 		default:
-			return CLI_EXIT_USAGE;
+			if (!holder_opt(c, &holder))
+				return CLI_EXIT_USAGE;
+			break;
 		}
 	}
 	/* A stray word here may be a key typed without its option: say so, but
@@ -378,7 +405,7 @@ static int sub_add(struct cli_ctx *ctx, int argc, char **argv)
 	if (put_str(body, "imsi", imsi) || put_str(body, "class", class) || put_str(body, "k", k) ||
 	    put_str(body, "op", op) || put_str(body, "opc", opc) ||
 	    put_str(body, "msisdn", msisdn) || put_str(body, "iccid", iccid) ||
-	    put_str(body, "status", status) || put_holder(body, name, id_document, nationality) ||
+	    put_str(body, "status", status) || put_holder(body, &holder) ||
 	    put_str(body, "city", city) || put_str(body, "amf", amf) ||
 	    (sqn && put(body, "sqn", json_integer((json_int_t)sqn_v))) ||
 	    (ind_bitlen && put(body, "ind_bitlen", json_integer((json_int_t)ind_v)))) {
@@ -462,15 +489,13 @@ static int sub_set(struct cli_ctx *ctx, int argc, char **argv)
 	    {"no-msisdn", no_argument, NULL, O_NO_MSISDN},
 	    {"city", required_argument, NULL, O_CITY},
 	    {"no-city", no_argument, NULL, O_NO_CITY},
-	    {"name", required_argument, NULL, O_NAME},
-	    {"id-document", required_argument, NULL, O_ID_DOCUMENT},
-	    {"nationality", required_argument, NULL, O_NATIONALITY},
+	    HOLDER_OPTIONS,
 	    CLI_GLOBAL_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	const char *cmd = "sub set";
 	const char *imsi = NULL, *status = NULL, *class = NULL, *msisdn = NULL, *city = NULL;
-	const char *name = NULL, *id_document = NULL, *nationality = NULL;
+	struct holder holder = {0};
 	bool no_msisdn = false, no_city = false;
 	struct cli_reply r;
 	char *path = NULL;
@@ -504,25 +529,18 @@ static int sub_set(struct cli_ctx *ctx, int argc, char **argv)
 		case O_NO_CITY:
 			no_city = true;
 			break;
-		case O_NAME:
-			name = optarg;
-			break;
-		case O_ID_DOCUMENT:
-			id_document = optarg;
-			break;
-		case O_NATIONALITY:
-			nationality = optarg;
-			break;
 		default:
-			return CLI_EXIT_USAGE;
+			if (!holder_opt(c, &holder))
+				return CLI_EXIT_USAGE;
+			break;
 		}
 	}
 	if (msisdn && no_msisdn)
 		return cli_usage_error(cmd, "give --msisdn or --no-msisdn, not both");
 	if (city && no_city)
 		return cli_usage_error(cmd, "give --city or --no-city, not both");
-	if (!status && !class && !msisdn && !no_msisdn && !city && !no_city && !name &&
-	    !id_document && !nationality)
+	if (!status && !class && !msisdn && !no_msisdn && !city && !no_city &&
+	    !holder_given(&holder))
 		return cli_usage_error(cmd, "nothing to change");
 	/* --msisdn here is the new number, so the subscriber is named by KEY or
 	 * --imsi only. */
@@ -535,7 +553,7 @@ static int sub_set(struct cli_ctx *ctx, int argc, char **argv)
 	if (put_str(body, "status", status) || put_str(body, "class", class) ||
 	    put_str(body, "msisdn", msisdn) || (no_msisdn && put(body, "msisdn", json_null())) ||
 	    put_str(body, "city", city) || (no_city && put(body, "city", json_null())) ||
-	    put_holder(body, name, id_document, nationality)) {
+	    put_holder(body, &holder)) {
 		json_decref(body);
 		free(path);
 		return oom();
