@@ -480,14 +480,19 @@ static void timer_disarm(struct sip_txn_table *tab, struct txn *t, enum sip_txn_
 	}
 }
 
+static void timer_disarm_all(struct sip_txn_table *tab, struct txn *t)
+{
+	for (int i = 0; i < SIP_TXN_TIMER__COUNT; i++)
+		timer_disarm(tab, t, (enum sip_txn_timer)i);
+}
+
 /* Terminated: timers stopped, out of the matching table, the terminated
  * callback, then the slot freed (the id goes stale). */
 static void txn_terminate(struct sip_txn_table *tab, struct txn *t)
 {
 	if (t->state == SIP_TXN_TERMINATED)
 		return;
-	for (int i = 0; i < SIP_TXN_TIMER__COUNT; i++)
-		timer_disarm(tab, t, (enum sip_txn_timer)i);
+	timer_disarm_all(tab, t);
 	t->state = SIP_TXN_TERMINATED;
 	if (tab->ops->terminated)
 		tab->ops->terminated(tab->user, txn_id(tab, t));
@@ -506,30 +511,33 @@ static void txn_wait(struct sip_txn_table *tab, struct txn *t, enum sip_txn_stat
 		timer_arm(tab, t, timer, ms);
 }
 
+/* Terminates transaction id after a TU callback, unless the callback
+ * already made it terminate. */
+static void txn_terminate_id(struct sip_txn_table *tab, sip_txn_id id)
+{
+	struct txn *t = txn_get(tab, id);
+	if (t)
+		txn_terminate(tab, t);
+}
+
 /* The transaction failed on the transport: tell the TU, then terminate. */
 static void txn_fail_transport(struct sip_txn_table *tab, struct txn *t, int err)
 {
 	sip_txn_id id = txn_id(tab, t);
-	for (int i = 0; i < SIP_TXN_TIMER__COUNT; i++)
-		timer_disarm(tab, t, (enum sip_txn_timer)i);
+	timer_disarm_all(tab, t);
 	if (tab->ops->tu_transport_error)
 		tab->ops->tu_transport_error(tab->user, id, err);
-	t = txn_get(tab, id);
-	if (t)
-		txn_terminate(tab, t);
+	txn_terminate_id(tab, id);
 }
 
 /* Timer B, F or H: tell the TU, then terminate. */
 static void txn_fail_timeout(struct sip_txn_table *tab, struct txn *t, enum sip_txn_timer timer)
 {
 	sip_txn_id id = txn_id(tab, t);
-	for (int i = 0; i < SIP_TXN_TIMER__COUNT; i++)
-		timer_disarm(tab, t, (enum sip_txn_timer)i);
+	timer_disarm_all(tab, t);
 	if (tab->ops->tu_timeout)
 		tab->ops->tu_timeout(tab->user, id, timer);
-	t = txn_get(tab, id);
-	if (t)
-		txn_terminate(tab, t);
+	txn_terminate_id(tab, id);
 }
 
 /* Sends buf to the peer. 0, or the send's error after the transaction
@@ -542,6 +550,44 @@ static int txn_send(struct sip_txn_table *tab, struct txn *t, const char *buf, s
 		return r;
 	}
 	return 0;
+}
+
+/* Timer A, E or G fired: sends buf again and re-arms the timer with the
+ * next retransmission interval ms. Nothing more if the send failed (the
+ * transaction is then gone). */
+static void txn_retransmit(struct sip_txn_table *tab, struct txn *t, enum sip_txn_timer timer,
+                           const char *buf, size_t len, uint32_t ms)
+{
+	if (txn_send(tab, t, buf, len) < 0)
+		return;
+	t->rt_ms = ms;
+	timer_arm(tab, t, timer, ms);
+}
+
+/* The retransmission interval doubled, at most T2 (timers E and G). */
+static uint32_t rt_double_max_t2(const struct sip_txn_table *tab, const struct txn *t)
+{
+	return 2 * t->rt_ms < tab->cfg.t2_ms ? 2 * t->rt_ms : tab->cfg.t2_ms;
+}
+
+/* Server: keeps a copy of the TU's response as the one to resend, then
+ * sends it. 0, -ENOMEM, or the send's error (t is then gone). */
+static int txn_send_response(struct sip_txn_table *tab, struct txn *t, const char *buf, size_t len)
+{
+	int r = txn_set_out(t, buf, len);
+	if (r < 0)
+		return r;
+	return txn_send(tab, t, t->out, t->out_len);
+}
+
+/* Server INVITE: the 100 Trying waiting for timer Trying is not to be sent
+ * on that timer any more (it goes now, or a response replaces it). */
+static void trying_cancel(struct sip_txn_table *tab, struct txn *t)
+{
+	if (t->trying_pending) {
+		t->trying_pending = false;
+		timer_disarm(tab, t, SIP_TXN_TIMER_TRYING);
+	}
 }
 
 /* Gives a response to the TU. Returns t again, or NULL if the transaction
@@ -645,14 +691,11 @@ static void cinv_timer(struct sip_txn_table *tab, struct txn *t, enum sip_txn_ti
 {
 	switch (t->state) {
 	case SIP_TXN_CALLING:
-		if (timer == SIP_TXN_TIMER_A) {
-			if (txn_send(tab, t, t->req, t->req_len) < 0)
-				return;
-			t->rt_ms = t->rt_ms > t64(tab) ? t64(tab) : 2 * t->rt_ms;
-			timer_arm(tab, t, SIP_TXN_TIMER_A, t->rt_ms);
-		} else if (timer == SIP_TXN_TIMER_B) {
+		if (timer == SIP_TXN_TIMER_A)
+			txn_retransmit(tab, t, SIP_TXN_TIMER_A, t->req, t->req_len,
+			               t->rt_ms > t64(tab) ? t64(tab) : 2 * t->rt_ms);
+		else if (timer == SIP_TXN_TIMER_B)
 			txn_fail_timeout(tab, t, timer);
-		}
 		break;
 	case SIP_TXN_COMPLETED:
 		if (timer == SIP_TXN_TIMER_D)
@@ -711,18 +754,12 @@ static void cnon_timer(struct sip_txn_table *tab, struct txn *t, enum sip_txn_ti
 	switch (t->state) {
 	case SIP_TXN_TRYING:
 	case SIP_TXN_PROCEEDING:
-		if (timer == SIP_TXN_TIMER_E) {
-			if (txn_send(tab, t, t->req, t->req_len) < 0)
-				return;
-			if (t->state == SIP_TXN_PROCEEDING)
-				t->rt_ms = tab->cfg.t2_ms;
-			else
-				t->rt_ms =
-				    2 * t->rt_ms < tab->cfg.t2_ms ? 2 * t->rt_ms : tab->cfg.t2_ms;
-			timer_arm(tab, t, SIP_TXN_TIMER_E, t->rt_ms);
-		} else if (timer == SIP_TXN_TIMER_F) {
+		if (timer == SIP_TXN_TIMER_E)
+			txn_retransmit(tab, t, SIP_TXN_TIMER_E, t->req, t->req_len,
+			               t->state == SIP_TXN_PROCEEDING ? tab->cfg.t2_ms
+			                                              : rt_double_max_t2(tab, t));
+		else if (timer == SIP_TXN_TIMER_F)
 			txn_fail_timeout(tab, t, timer);
-		}
 		break;
 	case SIP_TXN_COMPLETED:
 		if (timer == SIP_TXN_TIMER_K)
@@ -767,10 +804,7 @@ static int sinv_request(struct sip_txn_table *tab, struct txn *t, const struct s
 	case SIP_TXN_PROCEEDING:
 		if (ack)
 			return SIP_TXN_ABSORBED;
-		if (t->trying_pending) {
-			t->trying_pending = false;
-			timer_disarm(tab, t, SIP_TXN_TIMER_TRYING);
-		}
+		trying_cancel(tab, t);
 		if (t->out)
 			txn_send(tab, t, t->out, t->out_len);
 		return SIP_TXN_ABSORBED;
@@ -800,14 +834,8 @@ static int sinv_send(struct sip_txn_table *tab, struct txn *t, int st, const cha
 {
 	switch (t->state) {
 	case SIP_TXN_PROCEEDING: {
-		if (t->trying_pending) {
-			t->trying_pending = false;
-			timer_disarm(tab, t, SIP_TXN_TIMER_TRYING);
-		}
-		int r = txn_set_out(t, buf, len);
-		if (r < 0)
-			return r;
-		r = txn_send(tab, t, t->out, t->out_len);
+		trying_cancel(tab, t);
+		int r = txn_send_response(tab, t, buf, len);
 		if (r < 0)
 			return r;
 		if (st < 200)
@@ -841,14 +869,11 @@ static void sinv_timer(struct sip_txn_table *tab, struct txn *t, enum sip_txn_ti
 		}
 		break;
 	case SIP_TXN_COMPLETED:
-		if (timer == SIP_TXN_TIMER_G) {
-			if (txn_send(tab, t, t->out, t->out_len) < 0)
-				return;
-			t->rt_ms = 2 * t->rt_ms < tab->cfg.t2_ms ? 2 * t->rt_ms : tab->cfg.t2_ms;
-			timer_arm(tab, t, SIP_TXN_TIMER_G, t->rt_ms);
-		} else if (timer == SIP_TXN_TIMER_H) {
+		if (timer == SIP_TXN_TIMER_G)
+			txn_retransmit(tab, t, SIP_TXN_TIMER_G, t->out, t->out_len,
+			               rt_double_max_t2(tab, t));
+		else if (timer == SIP_TXN_TIMER_H)
 			txn_fail_timeout(tab, t, timer);
-		}
 		break;
 	case SIP_TXN_CONFIRMED:
 		if (timer == SIP_TXN_TIMER_I)
@@ -898,10 +923,7 @@ static int snon_send(struct sip_txn_table *tab, struct txn *t, int st, const cha
 	switch (t->state) {
 	case SIP_TXN_TRYING:
 	case SIP_TXN_PROCEEDING: {
-		int r = txn_set_out(t, buf, len);
-		if (r < 0)
-			return r;
-		r = txn_send(tab, t, t->out, t->out_len);
+		int r = txn_send_response(tab, t, buf, len);
 		if (r < 0)
 			return r;
 		if (st < 200)

@@ -10,27 +10,8 @@
 set -euo pipefail
 
 : "${KORYO_SRC:?KORYO_SRC must name the source tree}"
+source "$KORYO_SRC/tests/integration/fuzz_lib.sh"
 SECONDS_BUDGET=${FUZZ_GSUP_SECONDS:-30}
-CC=${FUZZ_CC:-clang}
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
-command -v "$CC" >/dev/null ||
-  fail "$CC not found: install clang and libclang-rt-14-dev (scripts/deps.sh) to build the fuzzer"
-
-T=$(mktemp -d /tmp/koryo-fuzz-gsup.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-
-cd "$KORYO_SRC"
-if ! "$CC" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -I"$KORYO_SRC/src" tests/fuzz/fuzz_gsup.c src/hlr/ipa.c src/hlr/gsup.c \
-  -o "$T/fuzz_gsup" 2>"$T/build.log"; then
-  cat "$T/build.log" >&2
-  fail "could not build the fuzzer with $CC (is libclang-rt-14-dev installed?)"
-fi
 
 # Seed corpus: the section 8 captures, framed as they travel (4-octet IPA
 # header with the GSUP extension octet), plus the CCM exchange.
@@ -74,19 +55,5 @@ seed ccm_id_resp "00 5b fe 05 00 07 08 302f302f3000 00 13 07 30303a30303a30303a3
   00 14 01 677375702d6c6f61642d7665726966792d3000 00 14 00 677375702d6c6f61642d7665726966792d3000 \
   0015ee05 08 $IMSI 52 01 01 28 01 02 0a 01 01"
 
-echo "fuzzing for ${SECONDS_BUDGET}s with $(find "$T/corpus" -type f | wc -l) seeds"
-rc=0
-"$T/fuzz_gsup" -max_total_time="$SECONDS_BUDGET" -rss_limit_mb=1024 -max_len=4096 \
-  -print_final_stats=1 -artifact_prefix="$T/" "$T/corpus" >"$T/fuzz.log" 2>&1 || rc=$?
-
-grep -E '^(#[0-9]+ +DONE|Done [0-9]+ runs|stat::)' "$T/fuzz.log" || true
-if [ "$rc" -ne 0 ]; then
-  tail -60 "$T/fuzz.log" >&2
-  for a in "$T"/crash-* "$T"/leak-* "$T"/timeout-* "$T"/oom-*; do
-    [ -e "$a" ] || continue
-    echo "--- $(basename "$a"):" >&2
-    od -An -tx1 -v "$a" >&2
-  done
-  fail "the fuzzer stopped with status $rc"
-fi
-echo "PASS: no crash in ${SECONDS_BUDGET}s"
+fuzz_run fuzz_gsup "$T/corpus" "$SECONDS_BUDGET" 4096 \
+  tests/fuzz/fuzz_gsup.c src/hlr/ipa.c src/hlr/gsup.c

@@ -12,29 +12,16 @@ set -euo pipefail
 
 : "${KORYO_SRC:?KORYO_SRC must name the source tree}"
 : "${KORYO_TESTDATA:?KORYO_TESTDATA must name the test data directory}"
+source "$KORYO_SRC/tests/integration/fuzz_lib.sh"
 SECONDS_BUDGET=${FUZZ_SIP_SECONDS:-30}
-CC=${FUZZ_CC:-clang}
 SEEDS="$KORYO_TESTDATA/sip/rfc4475"
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
-command -v "$CC" >/dev/null ||
-  fail "$CC not found: install clang and libclang-rt-14-dev (scripts/deps.sh) to build the fuzzer"
 [ -d "$SEEDS" ] || fail "no seed corpus at $SEEDS"
 
-T=$(mktemp -d /tmp/koryo-fuzz-sip.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-
-cd "$KORYO_SRC"
-if ! "$CC" -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-  -fno-sanitize-recover=all -I"$KORYO_SRC/src" tests/fuzz/fuzz_sip.c src/sip/sip_msg.c \
-  src/sip/sip_uri.c -o "$T/fuzz_sip" 2>"$T/build.log"; then
-  cat "$T/build.log" >&2
-  fail "could not build the fuzzer with $CC (is libclang-rt-14-dev installed?)"
-fi
+# The inputs are text: show a saved one as characters, its start only.
+fuzz_show_input() {
+  od -c -v "$1" | head -40
+}
 
 mkdir "$T/corpus"
 cp "$SEEDS"/*.dat "$T/corpus/"
@@ -42,19 +29,5 @@ cp "$SEEDS"/*.dat "$T/corpus/"
 printf 'REGISTER sip:ims.example SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport\r\nFrom: <sip:001010000000001@ims.example>;tag=1\r\nTo: <sip:001010000000001@ims.example>\r\nCall-ID: a@b\r\nCSeq: 2 REGISTER\r\nContact: <sip:u@10.0.0.1:5060>;expires=600\r\nAuthorization: Digest username="u", realm="ims.example", nonce="bm9uY2U=", uri="sip:ims.example", response="0011", algorithm=AKAv1-MD5, qop=auth, nc=00000001, cnonce="c"\r\nP-Access-Network-Info: 3GPP-UTRAN-FDD; utran-cell-id-3gpp=4670500010001\r\nPath: <sip:pcscf.example;lr>\r\nContent-Length: 0\r\n\r\n' >"$T/corpus/register"
 printf '\r\n\r\nMESSAGE tel:+850191234567 SIP/2.0\r\nv: SIP/2.0/TCP [2001:db8::1];branch=z9hG4bK2\r\nf: <sip:a@b>;tag=2\r\nt: <tel:+850-19-1234567>\r\ni: m@b\r\nCSeq: 1 MESSAGE\r\nl: 2\r\n\r\nhiSIP/2.0 200 OK\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK2\r\nFrom: <sip:a@b>;tag=2\r\nTo: <sip:c@d>;tag=3\r\nCall-ID: m@b\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n' >"$T/corpus/stream"
 
-echo "fuzzing for ${SECONDS_BUDGET}s with $(find "$T/corpus" -type f | wc -l) seeds"
-rc=0
-"$T/fuzz_sip" -max_total_time="$SECONDS_BUDGET" -rss_limit_mb=1024 -max_len=8192 \
-  -print_final_stats=1 -artifact_prefix="$T/" "$T/corpus" >"$T/fuzz.log" 2>&1 || rc=$?
-
-grep -E '^(#[0-9]+ +DONE|Done [0-9]+ runs|stat::)' "$T/fuzz.log" || true
-if [ "$rc" -ne 0 ]; then
-  tail -60 "$T/fuzz.log" >&2
-  for a in "$T"/crash-* "$T"/leak-* "$T"/timeout-* "$T"/oom-*; do
-    [ -e "$a" ] || continue
-    echo "--- $(basename "$a"):" >&2
-    od -c -v "$a" | head -40 >&2
-  done
-  fail "the fuzzer stopped with status $rc"
-fi
-echo "PASS: no crash in ${SECONDS_BUDGET}s"
+fuzz_run fuzz_sip "$T/corpus" "$SECONDS_BUDGET" 8192 -std=c11 -D_GNU_SOURCE \
+  tests/fuzz/fuzz_sip.c src/sip/sip_msg.c src/sip/sip_uri.c
