@@ -479,9 +479,51 @@ static void on_connection(uv_stream_t *listener, int status)
 
 /* --- lifecycle -------------------------------------------------------------- */
 
+/* A listening socket of this worker's own: the kernel spreads connections over
+ * the workers' sockets (SO_REUSEPORT). */
+static int listen_socket(const struct gsup_server *srv)
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(srv->port)};
+	if (inet_pton(AF_INET, srv->host, &addr.sin_addr) != 1)
+		return -EINVAL;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+/* Fails with -EADDRINUSE if anything already listens on the address. The
+ * workers share it with SO_REUSEPORT, which the kernel would also let a second
+ * koryod join, silently splitting the traffic: so check with a plain bind first. */
+static int address_free(const char *host, uint16_t port)
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
+	if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
+		return -EINVAL;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int rc = bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
 int gsup_server_create(const struct gsup_server_options *opt, struct hlr_registry *reg,
                        struct gsup_server **out)
 {
+	int rc = address_free(opt->host, opt->port);
+	if (rc != 0) {
+		LOGE("gsup", "cannot listen on %s:%u: %s", opt->host, opt->port, strerror(-rc));
+		return rc;
+	}
 	struct gsup_server *srv = calloc(1, sizeof(*srv));
 	if (!srv || !(srv->workers = calloc(opt->workers, sizeof(*srv->workers)))) {
 		free(srv);
@@ -502,27 +544,6 @@ int gsup_server_create(const struct gsup_server_options *opt, struct hlr_registr
 	hlr_registry_on_change(reg, gsup_push_on_change, srv);
 	*out = srv;
 	return 0;
-}
-
-/* A listening socket of this worker's own: the kernel spreads connections over
- * the workers' sockets (SO_REUSEPORT). */
-static int listen_socket(const struct gsup_server *srv)
-{
-	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(srv->port)};
-	if (inet_pton(AF_INET, srv->host, &addr.sin_addr) != 1)
-		return -EINVAL;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
-	    bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	return fd;
 }
 
 int gsup_server_worker_start(void *srv_, unsigned worker, uv_loop_t *loop)

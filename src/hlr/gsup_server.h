@@ -16,8 +16,9 @@ struct gsup_server_options {
 	unsigned workers;
 };
 
-/* Creates the server (nothing listens yet). Registers for the registry's change
- * notifications. Returns 0 or -ENOMEM. */
+/* Creates the server (nothing listens yet) after checking that nothing else
+ * listens on the address. Registers for the registry's change notifications.
+ * Returns 0, -EADDRINUSE (or another bind error), or -ENOMEM. */
 int gsup_server_create(const struct gsup_server_options *opt, struct hlr_registry *reg,
                        struct gsup_server **out);
 

@@ -246,8 +246,11 @@ int main(int argc, char **argv)
 		                                   .port = cfg.gsup_port,
 		                                   .isd_timeout_s = cfg.gsup_isd_timeout,
 		                                   .workers = n_workers};
-		if (gsup_server_create(&gopt, reg, &gsup) != 0)
+		if (gsup_server_create(&gopt, reg, &gsup) != 0) {
+			fprintf(stderr, "koryod: cannot listen for GSUP on %s:%u (in use?)\n",
+			        cfg.gsup_host, cfg.gsup_port);
 			goto out;
+		}
 		services[n_services++] = (struct worker_service){.name = "gsup",
 		                                                 .start = gsup_server_worker_start,
 		                                                 .stop = gsup_server_worker_stop,

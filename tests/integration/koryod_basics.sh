@@ -14,7 +14,9 @@ expect_eq "$rc" 2 "unknown option exit status"
 
 # The example configuration, pointed at a private directory and port, must load.
 API_PORT=$(free_port)
+GSUP_PORT=$(free_port)
 sed -e "s|^data_dir = .*|data_dir = $T/data|" -e "s|^api.listen = .*|api.listen = 127.0.0.1:$API_PORT|" \
+  -e "s|^gsup.listen = .*|gsup.listen = 127.0.0.1:$GSUP_PORT|" \
   "$KORYO_SRC/etc/koryod.conf.example" >"$T/koryod.conf"
 export KORYO_API="http://127.0.0.1:$API_PORT" KORYO_TOKEN_FILE="$T/data/api.token"
 
@@ -61,3 +63,16 @@ err=$(timeout 20 "$KORYOD" -c "$T/koryod.conf" 2>&1) || rc=$?
 expect_eq "$rc" 1 "start with another master key"
 expect_contains "$err" "wrong master key file?" "wrong master key message"
 echo "koryod_basics: master key check ok"
+
+# GSUP's address held by another koryod: a second one refuses to start instead
+# of joining it through SO_REUSEPORT and splitting the traffic.
+rm -rf "$T/data"
+koryod_start --profile "$KORYO_SRC/profiles/koryolink"
+sed -e "s|^data_dir = .*|data_dir = $T/data2|" -e "s|^api.listen = .*|api.listen = 127.0.0.1:$(free_port)|" \
+  "$T/koryod.conf" >"$T/second.conf"
+rc=0
+err=$(timeout 20 "$KORYOD" -c "$T/second.conf" --profile "$KORYO_SRC/profiles/koryolink" 2>&1) || rc=$?
+expect_eq "$rc" 1 "second koryod on the same GSUP address"
+expect_contains "$err" "cannot listen for GSUP on 127.0.0.1:$GSUP_PORT" "GSUP address in use message"
+koryod_stop
+echo "koryod_basics: GSUP address check ok"

@@ -39,6 +39,8 @@ koryod_config() {
     echo "api.listen = 127.0.0.1:$API_PORT"
     echo "workers = 2"
     echo "log.level = info"
+    # A port of its own: tests run in parallel (a later line may override it).
+    echo "gsup.listen = 127.0.0.1:$(free_port)"
     for l in "$@"; do echo "$l"; done
   } >"$T/koryod.conf"
   export KORYO_API="http://127.0.0.1:$API_PORT"
