@@ -263,8 +263,8 @@ static void lu_complete(struct gsup_lu *lu)
 	snprintf(p->node, sizeof(p->node), "%s", conn->name);
 	p->previous = 0;
 	lu_free(lu);
-	if (hlr_subscr_set_serving_durable(srv->reg, imsi, d, p->node, &p->previous, ul_done, p) !=
-	    0) {
+	if (hlr_subscr_set_serving_durable(srv->reg, imsi, d, p->node, NULL, &p->previous, ul_done,
+	                                   p) != 0) {
 		struct gsup_msg err;
 		gsup_reply_to_msg(&p->to, GSUP_UPDATE_LOCATION_ERR, &err);
 		err.has_cause = true;
@@ -338,49 +338,80 @@ static void rx_insert_data_answer(struct gsup_conn *conn, const struct gsup_msg 
 
 /* --- PurgeMS, CheckIMEI ----------------------------------------------------- */
 
+/* A result that waits only for its write to become durable. */
+struct write_pending {
+	struct gsup_reply_to to;
+	uint8_t result_type;
+};
+
+static void write_done(void *ctx, int rc)
+{
+	struct write_pending *p = ctx;
+	struct gsup_msg res;
+	if (rc != 0) {
+		gsup_reply_to_msg(&p->to, GSUP_TO_ERROR(p->result_type), &res);
+		res.has_cause = true;
+		res.cause = GSUP_CAUSE_NET_FAIL;
+	} else {
+		gsup_reply_to_msg(&p->to, p->result_type, &res);
+		if (p->result_type == GSUP_CHECK_IMEI_RES) {
+			res.has_imei_result = true;
+			res.imei_result = 0; /* ACK on the wire */
+		}
+	}
+	gsup_reply_post(&p->to, &res);
+	free(p);
+}
+
+static struct write_pending *write_pending_new(struct gsup_conn *conn, const struct gsup_msg *m,
+                                               uint8_t result_type)
+{
+	struct write_pending *p = malloc(sizeof(*p));
+	if (!p) {
+		gsup_conn_send_error(conn, m, GSUP_CAUSE_NET_FAIL);
+		return NULL;
+	}
+	gsup_reply_to_init(&p->to, conn, m);
+	p->result_type = result_type;
+	return p;
+}
+
 static void rx_purge_ms(struct gsup_conn *conn, const struct gsup_msg *m)
 {
 	uint64_t imsi;
-	struct hlr_subscr rec;
-	if (hlr_imsi_parse(m->imsi, &imsi) != 0 ||
-	    hlr_subscr_get_by_imsi(conn->w->srv->reg, imsi, &rec) != 0) {
+	if (hlr_imsi_parse(m->imsi, &imsi) != 0) {
 		gsup_conn_send_error(conn, m, GSUP_CAUSE_IMSI_UNKNOWN);
 		return;
 	}
-	/* Only the node that serves the subscriber can purge it. */
-	int rc =
-	    hlr_subscr_set_serving(conn->w->srv->reg, imsi, domain_of(m), NULL, conn->name, NULL);
-	if (rc != 0) {
-		gsup_conn_send_error(conn, m, GSUP_CAUSE_NET_FAIL);
+	struct write_pending *p = write_pending_new(conn, m, GSUP_PURGE_MS_RES);
+	if (!p)
 		return;
+	/* Only the node that serves the subscriber can purge it. */
+	if (hlr_subscr_set_serving_durable(conn->w->srv->reg, imsi, domain_of(m), NULL, conn->name,
+	                                   NULL, write_done, p) != 0) {
+		free(p);
+		gsup_conn_send_error(conn, m, GSUP_CAUSE_IMSI_UNKNOWN);
 	}
-	struct gsup_msg res;
-	gsup_make_response(m, GSUP_PURGE_MS_RES, &res);
-	gsup_conn_send(conn, &res);
 }
 
 static void rx_check_imei(struct gsup_conn *conn, const struct gsup_msg *m)
 {
 	uint64_t imsi;
-	struct hlr_subscr rec;
 	if (!str_is_digits(m->imei, 14, 16)) {
 		gsup_conn_send_error(conn, m, GSUP_CAUSE_INV_MAND_INFO);
 		return;
 	}
-	if (hlr_imsi_parse(m->imsi, &imsi) != 0 ||
-	    hlr_subscr_get_by_imsi(conn->w->srv->reg, imsi, &rec) != 0) {
+	if (hlr_imsi_parse(m->imsi, &imsi) != 0) {
 		gsup_conn_send_error(conn, m, GSUP_CAUSE_IMSI_UNKNOWN);
 		return;
 	}
-	if (hlr_subscr_set_imei(conn->w->srv->reg, imsi, m->imei) != 0) {
-		gsup_conn_send_error(conn, m, GSUP_CAUSE_NET_FAIL);
+	struct write_pending *p = write_pending_new(conn, m, GSUP_CHECK_IMEI_RES);
+	if (!p)
 		return;
+	if (hlr_subscr_set_imei_durable(conn->w->srv->reg, imsi, m->imei, write_done, p) != 0) {
+		free(p);
+		gsup_conn_send_error(conn, m, GSUP_CAUSE_IMSI_UNKNOWN);
 	}
-	struct gsup_msg res;
-	gsup_make_response(m, GSUP_CHECK_IMEI_RES, &res);
-	res.has_imei_result = true;
-	res.imei_result = 0; /* ACK on the wire */
-	gsup_conn_send(conn, &res);
 }
 
 /* --- dispatch --------------------------------------------------------------- */

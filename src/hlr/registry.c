@@ -1380,26 +1380,6 @@ int hlr_subscr_set_serving(struct hlr_registry *reg, uint64_t imsi, enum hlr_dom
 	return 0;
 }
 
-int hlr_subscr_set_imei(struct hlr_registry *reg, uint64_t imsi, const char *imei)
-{
-	struct hlr_subscr rec;
-	if (hlr_subscr_get_by_imsi(reg, imsi, &rec) != 0)
-		return -ENOENT;
-	struct store_stmt *s;
-	store_lock(reg->st);
-	int rc = store_prepare(
-	    reg->st, "UPDATE subscriber SET imei = $2, imei_updated_at = $3 WHERE id = $1", &s);
-	if (rc == 0) {
-		store_bind_int64(s, 1, (int64_t)rec.id);
-		store_bind_text(s, 2, imei);
-		store_bind_int64(s, 3, clock_now());
-		rc = store_step(s) == STORE_DONE ? 0 : -EIO;
-		store_reset(s);
-	}
-	store_unlock(reg->st);
-	return rc;
-}
-
 void hlr_registry_on_change(struct hlr_registry *reg, hlr_change_fn fn, void *ctx)
 {
 	pthread_mutex_lock(&reg->write_mutex);
@@ -1448,12 +1428,14 @@ static void durable_write(struct hlr_registry *reg, const char *sql, const struc
 }
 
 int hlr_subscr_set_serving_durable(struct hlr_registry *reg, uint64_t imsi, enum hlr_domain d,
-                                   const char *node, uint16_t *previous, store_done_fn done,
-                                   void *ctx)
+                                   const char *node, const char *only_if_node, uint16_t *previous,
+                                   store_done_fn done, void *ctx)
 {
 	uint16_t after = node_intern(reg, node);
+	uint16_t expected = only_if_node ? node_intern(reg, only_if_node) : 0;
 	uint64_t id = 0;
 	uint16_t before = 0;
+	bool changed = true;
 	/* The message path takes only the shared lock: the serving node is one
 	 * atomic field of the record. */
 	pthread_rwlock_rdlock(&reg->lock);
@@ -1463,14 +1445,24 @@ int hlr_subscr_set_serving_durable(struct hlr_registry *reg, uint64_t imsi, enum
 		struct hlr_subscr *r = slot_rec(reg, slot);
 		id = r->id;
 		uint16_t *field = d == HLR_DOMAIN_CS ? &r->vlr_id : &r->sgsn_id;
-		before = __atomic_exchange_n(field, after, __ATOMIC_RELAXED);
+		if (only_if_node) {
+			before = expected;
+			changed = __atomic_compare_exchange_n(field, &before, after, false,
+			                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		} else {
+			before = __atomic_exchange_n(field, after, __ATOMIC_RELAXED);
+		}
 	}
 	pthread_rwlock_unlock(&reg->lock);
 	if (slot == UINT32_MAX)
 		return -ENOENT;
 	if (previous)
 		*previous = before;
-
+	if (!changed) {
+		if (done)
+			done(ctx, 0); /* another node serves: nothing to write */
+		return 0;
+	}
 	struct store_param p[3] = {{.type = STORE_PARAM_INT, .i = (int64_t)id},
 	                           {.type = node && *node ? STORE_PARAM_TEXT : STORE_PARAM_NULL},
 	                           {.type = STORE_PARAM_INT, .i = clock_now()}};
@@ -1520,4 +1512,19 @@ int hlr_subscr_sqn_end_durable(struct hlr_registry *reg, const struct hlr_subscr
 		return 0;
 	}
 	return rc;
+}
+
+int hlr_subscr_set_imei_durable(struct hlr_registry *reg, uint64_t imsi, const char *imei,
+                                store_done_fn done, void *ctx)
+{
+	struct hlr_subscr rec;
+	if (hlr_subscr_get_by_imsi(reg, imsi, &rec) != 0)
+		return -ENOENT;
+	struct store_param p[3] = {{.type = STORE_PARAM_INT, .i = (int64_t)rec.id},
+	                           {.type = STORE_PARAM_TEXT},
+	                           {.type = STORE_PARAM_INT, .i = clock_now()}};
+	snprintf(p[1].text, sizeof(p[1].text), "%s", imei);
+	durable_write(reg, "UPDATE subscriber SET imei = $2, imei_updated_at = $3 WHERE id = $1", p,
+	              3, done, ctx);
+	return 0;
 }

@@ -117,20 +117,24 @@ int hlr_registry_peer_ind(struct hlr_registry *reg, const char *name, unsigned *
 int hlr_subscr_set_serving(struct hlr_registry *reg, uint64_t imsi, enum hlr_domain d,
                            const char *node, const char *only_if_node, uint16_t *previous);
 
-/* Stores the IMEI (14 to 16 digits) last seen for the subscriber. 0, -ENOENT, -EIO. */
-int hlr_subscr_set_imei(struct hlr_registry *reg, uint64_t imsi, const char *imei);
+/* Stores the IMEI (14 to 16 digits) last seen for the subscriber through the
+ * group commit; done(ctx, rc) once durable (see hlr_subscr_set_serving_durable).
+ * Returns 0 (done will be called), or -ENOENT (it won't). */
+int hlr_subscr_set_imei_durable(struct hlr_registry *reg, uint64_t imsi, const char *imei,
+                                store_done_fn done, void *ctx);
 
 /* Group commit for the message path's writes (SQN advances, location updates).
  * Without a queue those writes are synchronous. Set before traffic starts. */
 void hlr_registry_set_queue(struct hlr_registry *reg, struct store_queue *q);
 
-/* As hlr_subscr_set_serving(), but for the message path: memory changes now, the
+/* As hlr_subscr_set_serving() (only_if_node likewise: if another node serves,
+ * nothing changes and done reports 0), but for the message path: memory changes now, the
  * store write joins the group commit, and done(ctx, rc) is called once it is
  * durable (or failed), on the queue's thread, or before this returns if the
  * registry has no queue. Returns 0 (done will be called), or -ENOENT (it won't). */
 int hlr_subscr_set_serving_durable(struct hlr_registry *reg, uint64_t imsi, enum hlr_domain d,
-                                   const char *node, uint16_t *previous, store_done_fn done,
-                                   void *ctx);
+                                   const char *node, const char *only_if_node, uint16_t *previous,
+                                   store_done_fn done, void *ctx);
 
 /* Called after every change the operator makes to a subscriber (class, status,
  * MSISDN, deletion), outside the registry's locks, on the API's thread. after is
