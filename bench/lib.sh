@@ -68,6 +68,7 @@ koryod_config() {
     echo "workers = $WORKERS"
     echo "log.level = $level"
     echo "gsup.listen = off" # a later line may turn it on
+    echo "sip.listen = off"
     if [ $# -gt 0 ]; then printf '%s\n' "$@"; fi
   } >"$conf"
   export KORYO_API="http://127.0.0.1:$api_port"

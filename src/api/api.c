@@ -252,6 +252,7 @@ int api_start(const struct api_options *opt, struct hlr_registry *reg, struct ap
 	srv->reg = reg;
 	srv->workers = opt->workers;
 	srv->gsup = opt->gsup;
+	srv->sip = opt->sip;
 	srv->queue = opt->queue;
 	snprintf(srv->token, sizeof(srv->token), "%s", opt->token);
 	snprintf(srv->tmp_dir, sizeof(srv->tmp_dir), "%s", opt->tmp_dir);

@@ -6,6 +6,7 @@
 
 struct hlr_registry;
 struct gsup_server;
+struct sip_server;
 struct store_queue;
 struct api_server;
 
@@ -17,6 +18,7 @@ struct api_options {
 	const char *tmp_dir;       /* where uploads are spooled (the data directory) */
 	unsigned workers;          /* shown in /metrics */
 	struct gsup_server *gsup;  /* NULL when GSUP is off; its counters go to /metrics */
+	struct sip_server *sip;    /* NULL when SIP is off; likewise */
 	struct store_queue *queue; /* the group commit, for /metrics */
 };
 

@@ -63,6 +63,7 @@ struct api_server {
 	char tmp_dir[4096];
 	unsigned workers;
 	struct gsup_server *gsup;
+	struct sip_server *sip;
 	struct store_queue *queue;
 	struct histogram latency[ROUTE_COUNT];
 	struct api_import_table imports;

@@ -8,6 +8,7 @@
 #include "hlr/gsup.h"
 #include "hlr/gsup_server.h"
 #include "hlr/registry.h"
+#include "sip/sip_server.h"
 #include "store/store.h"
 #include "store/store_queue.h"
 
@@ -140,6 +141,38 @@ enum MHD_Result api_metrics_handle(struct api_server *srv, struct MHD_Connection
 				          gsup_type_name((uint8_t)(t << 2)),
 				          (unsigned long long)gs.requests[t]);
 		}
+	}
+	if (srv->sip) {
+		static const char *const classes[6] = {"1xx", "2xx", "3xx", "4xx", "5xx", "6xx"};
+		struct sip_server_stats ss;
+		sip_server_get_stats(srv->sip, &ss);
+		tb_append(
+		    &tb,
+		    "# HELP koryo_sip_tcp_connections Open SIP TCP connections.\n"
+		    "# TYPE koryo_sip_tcp_connections gauge\nkoryo_sip_tcp_connections %llu\n"
+		    "# HELP koryo_sip_bad_messages_total SIP messages the parser refused "
+		    "(answered 400/505 or dropped).\n"
+		    "# TYPE koryo_sip_bad_messages_total counter\n"
+		    "koryo_sip_bad_messages_total %llu\n"
+		    "# HELP koryo_sip_stray_responses_total SIP responses received and "
+		    "dropped.\n"
+		    "# TYPE koryo_sip_stray_responses_total counter\n"
+		    "koryo_sip_stray_responses_total %llu\n"
+		    "# HELP koryo_sip_send_errors_total SIP answers not built or not sent.\n"
+		    "# TYPE koryo_sip_send_errors_total counter\n"
+		    "koryo_sip_send_errors_total %llu\n"
+		    "# HELP koryo_sip_requests_total SIP requests received, by method.\n"
+		    "# TYPE koryo_sip_requests_total counter\n",
+		    (unsigned long long)ss.tcp_connections, (unsigned long long)ss.bad_messages,
+		    (unsigned long long)ss.stray_responses, (unsigned long long)ss.send_errors);
+		for (unsigned m = 0; m < SIP_SERVER_METHODS; m++)
+			tb_append(&tb, "koryo_sip_requests_total{method=\"%s\"} %llu\n",
+			          sip_server_method_name(m), (unsigned long long)ss.requests[m]);
+		tb_append(&tb, "# HELP koryo_sip_responses_total SIP responses sent, by class.\n"
+		               "# TYPE koryo_sip_responses_total counter\n");
+		for (unsigned k = 0; k < 6; k++)
+			tb_append(&tb, "koryo_sip_responses_total{class=\"%s\"} %llu\n", classes[k],
+			          (unsigned long long)ss.responses[k]);
 	}
 	if (tb.oom) {
 		free(tb.s);

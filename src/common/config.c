@@ -23,6 +23,36 @@ void koryo_config_defaults(struct koryo_config *cfg)
 	snprintf(cfg->gsup_host, sizeof(cfg->gsup_host), "127.0.0.1");
 	cfg->gsup_port = 4222;
 	cfg->gsup_isd_timeout = 30;
+	snprintf(cfg->sip_host, sizeof(cfg->sip_host), "127.0.0.1");
+	cfg->sip_port = 5060;
+	snprintf(cfg->sip_domain, sizeof(cfg->sip_domain), "koryo.local");
+}
+
+/* A host name as a SIP URI carries it (RFC 3261 25.1 hostname): labels of
+ * letters, digits and '-', separated by dots; an optional final dot. */
+static int parse_domain(const char *v, char *out, size_t cap)
+{
+	size_t n = strlen(v), label = 0;
+	if (n == 0 || n >= cap || n > 253)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char c = v[i];
+		if (c == '.') {
+			if (label == 0 || v[i - 1] == '-')
+				return -1;
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		           (c >= '0' && c <= '9') || (c == '-' && label > 0)) {
+			if (++label > 63)
+				return -1;
+		} else {
+			return -1;
+		}
+	}
+	if (v[n - 1] == '-')
+		return -1;
+	memcpy(out, v, n + 1);
+	return 0;
 }
 
 static int parse_uint(const char *v, unsigned min, unsigned max, unsigned *out)
@@ -113,6 +143,29 @@ static int config_set(void *ctx, const char *key, const char *v, char *err, size
 			         "gsup.listen: expected IPV4:PORT (e.g. 127.0.0.1:4222) or off, "
 			         "got '%s'",
 			         v);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "sip.listen") == 0) {
+		if (strcmp(v, "off") == 0) {
+			cfg->sip_port = 0;
+			return 0;
+		}
+		if (parse_listen(v, cfg->sip_host, sizeof(cfg->sip_host), &cfg->sip_port) != 0) {
+			snprintf(
+			    err, errcap,
+			    "sip.listen: expected IPV4:PORT (e.g. 127.0.0.1:5060) or off, got '%s'",
+			    v);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "sip.domain") == 0) {
+		if (parse_domain(v, cfg->sip_domain, sizeof(cfg->sip_domain)) != 0) {
+			snprintf(
+			    err, errcap,
+			    "sip.domain: expected a host name (e.g. ims.example.net), got '%s'", v);
 			return -1;
 		}
 		return 0;

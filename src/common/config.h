@@ -25,6 +25,9 @@ struct koryo_config {
 	uint16_t gsup_port;        /* 0: GSUP disabled */
 	unsigned gsup_isd_timeout; /* seconds */
 	bool store_sync_full;      /* fsync the WAL on every commit (power-loss safe) */
+	char sip_host[64];
+	uint16_t sip_port;    /* 0: SIP disabled */
+	char sip_domain[256]; /* the home domain */
 };
 
 /* Fills cfg with the defaults. */

@@ -18,6 +18,7 @@
 #include "hlr/profile.h"
 #include "hlr/registry.h"
 #include "koryod/worker.h"
+#include "sip/sip_server.h"
 #include "store/store.h"
 #include "store/store_queue.h"
 #include "version.h"
@@ -157,6 +158,7 @@ int main(int argc, char **argv)
 	struct hlr_profile profile = {0};
 	struct worker_pool *workers = NULL;
 	struct gsup_server *gsup = NULL;
+	struct sip_server *sip = NULL;
 	struct store_queue *queue = NULL;
 	struct api_server *api = NULL;
 	uint8_t master_key[32], token_bytes[32];
@@ -239,7 +241,7 @@ int main(int argc, char **argv)
 	hlr_registry_set_queue(reg, queue);
 
 	unsigned n_workers = koryo_config_worker_count(&cfg);
-	struct worker_service services[1];
+	struct worker_service services[2];
 	unsigned n_services = 0;
 	if (cfg.gsup_port) {
 		struct gsup_server_options gopt = {.host = cfg.gsup_host,
@@ -256,9 +258,23 @@ int main(int argc, char **argv)
 		                                                 .stop = gsup_server_worker_stop,
 		                                                 .ctx = gsup};
 	}
+	if (cfg.sip_port) {
+		struct sip_server_options sopt = {.host = cfg.sip_host,
+		                                  .port = cfg.sip_port,
+		                                  .domain = cfg.sip_domain,
+		                                  .workers = n_workers};
+		if (sip_server_create(&sopt, &sip) != 0) {
+			fprintf(stderr, "koryod: cannot listen for SIP on %s:%u (in use?)\n",
+			        cfg.sip_host, cfg.sip_port);
+			goto out;
+		}
+		services[n_services++] = (struct worker_service){.name = "sip",
+		                                                 .start = sip_server_worker_start,
+		                                                 .stop = sip_server_worker_stop,
+		                                                 .ctx = sip};
+	}
 	if (worker_pool_start(n_workers, services, n_services, &workers) != 0) {
-		fprintf(stderr, "koryod: cannot start the protocol workers (GSUP on %s:%u)\n",
-		        cfg.gsup_host, cfg.gsup_port);
+		fprintf(stderr, "koryod: cannot start the protocol workers (see the log above)\n");
 		goto out;
 	}
 	struct api_options aopt = {.host = cfg.api_host,
@@ -268,6 +284,7 @@ int main(int argc, char **argv)
 	                           .tmp_dir = cfg.data_dir,
 	                           .workers = n_workers,
 	                           .gsup = gsup,
+	                           .sip = sip,
 	                           .queue = queue};
 	if (api_start(&aopt, reg, &api) != 0) {
 		fprintf(stderr, "koryod: cannot listen on %s:%u\n", cfg.api_host, cfg.api_port);
@@ -288,6 +305,7 @@ out:
 	if (reg)
 		hlr_registry_set_queue(reg, NULL);
 	gsup_server_destroy(gsup);
+	sip_server_destroy(sip);
 	hlr_registry_close(reg);
 	hlr_profile_free(&profile);
 	store_close(st);

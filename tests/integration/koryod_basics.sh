@@ -17,6 +17,7 @@ API_PORT=$(free_port)
 GSUP_PORT=$(free_port)
 sed -e "s|^data_dir = .*|data_dir = $T/data|" -e "s|^api.listen = .*|api.listen = 127.0.0.1:$API_PORT|" \
   -e "s|^gsup.listen = .*|gsup.listen = 127.0.0.1:$GSUP_PORT|" \
+  -e "s|^sip.listen = .*|sip.listen = 127.0.0.1:$(free_sip_port)|" \
   "$KORYO_SRC/etc/koryod.conf.example" >"$T/koryod.conf"
 export KORYO_API="http://127.0.0.1:$API_PORT" KORYO_TOKEN_FILE="$T/data/api.token"
 

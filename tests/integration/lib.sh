@@ -30,6 +30,15 @@ free_port() {
   done
 }
 
+# free_sip_port: a port on 127.0.0.1 free for TCP and for UDP (SIP takes both).
+free_sip_port() {
+  local p
+  while :; do
+    p=$(free_port)
+    [ -n "$(ss -Hlnu "sport = :$p" 2>/dev/null)" ] || { echo $p; return; }
+  done
+}
+
 # koryod_config [extra lines...]: writes $T/koryod.conf for a private instance.
 koryod_config() {
   API_PORT=${API_PORT:-$(free_port)}
@@ -41,6 +50,7 @@ koryod_config() {
     echo "log.level = info"
     # A port of its own: tests run in parallel (a later line may override it).
     echo "gsup.listen = 127.0.0.1:$(free_port)"
+    echo "sip.listen = 127.0.0.1:$(free_sip_port)"
     for l in "$@"; do echo "$l"; done
   } >"$T/koryod.conf"
   export KORYO_API="http://127.0.0.1:$API_PORT"
