@@ -1,10 +1,13 @@
 #pragma once
 /* Shared by the GSUP server's files: server (I/O), handler (procedures), push. */
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <uv.h>
+
+#include "common/wbuf.h"
 
 #include "hlr/gsup.h"
 #include "hlr/gsup_server.h"
@@ -47,7 +50,7 @@ struct gsup_conn {
 	struct gsup_lu *lus;
 	/* Output corked until the worker's check phase: the answers to everything
 	 * one read brought in leave in one write. */
-	struct gsup_wbuf *out;
+	struct wbuf *out;
 	bool dirty;
 	struct gsup_conn *next_dirty;
 	size_t rlen;
@@ -88,6 +91,7 @@ struct gsup_server {
 	struct hlr_registry *reg;
 	char host[64];
 	uint16_t port;
+	struct sockaddr_in addr;
 	unsigned isd_timeout_s;
 	unsigned n_workers;
 	struct gsup_worker *workers;

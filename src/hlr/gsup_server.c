@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/net.h"
+#include "common/wbuf.h"
 #include "hlr/gsup_internal.h"
 #include "hlr/registry.h"
 
@@ -59,40 +61,15 @@ static void peer_remove(struct gsup_server *srv, struct gsup_conn *conn)
 
 /* --- writing ---------------------------------------------------------------- */
 
-/* Output waiting for the flush, then in flight; freed when written. */
-struct gsup_wbuf {
-	uv_write_t req;
-	size_t len, cap;
-	uint8_t data[];
-};
-
-static void on_written(uv_write_t *req, int status)
-{
-	(void)status; /* a failed write shows up as a read error and closes the connection */
-	free(req);
-}
-
 /* Queues data for conn; it leaves in the worker's next check phase. */
 static void conn_write_raw(struct gsup_conn *conn, const uint8_t *data, size_t len)
 {
 	if (conn->closing)
 		return;
-	size_t have = conn->out ? conn->out->len : 0, cap = conn->out ? conn->out->cap : 0;
-	if (have + len > cap) {
-		size_t ncap = cap ? cap * 2 : 2048;
-		while (ncap < have + len)
-			ncap *= 2;
-		struct gsup_wbuf *b = realloc(conn->out, sizeof(*b) + ncap);
-		if (!b) {
-			LOGE("gsup", "peer '%s': out of memory; frame dropped", conn->name);
-			return;
-		}
-		b->len = have;
-		b->cap = ncap;
-		conn->out = b;
+	if (wbuf_append(&conn->out, data, len) != 0) {
+		LOGE("gsup", "peer '%s': out of memory; frame dropped", conn->name);
+		return;
 	}
-	memcpy(conn->out->data + conn->out->len, data, len);
-	conn->out->len += len;
 	if (!conn->dirty) {
 		conn->dirty = true;
 		conn->next_dirty = conn->w->dirty;
@@ -110,15 +87,12 @@ static void on_flush(uv_check_t *h)
 		struct gsup_conn *next = c->next_dirty;
 		c->dirty = false;
 		c->next_dirty = NULL;
-		struct gsup_wbuf *b = c->out;
+		struct wbuf *b = c->out;
 		c->out = NULL;
-		if (b && !c->closing) {
-			uv_buf_t buf = uv_buf_init((char *)b->data, (unsigned)b->len);
-			if (uv_write(&b->req, (uv_stream_t *)&c->tcp, &buf, 1, on_written) != 0)
-				free(b);
-		} else {
+		if (b && !c->closing)
+			wbuf_write(b, (uv_stream_t *)&c->tcp);
+		else
 			free(b);
-		}
 		c = next;
 	}
 }
@@ -479,47 +453,13 @@ static void on_connection(uv_stream_t *listener, int status)
 
 /* --- lifecycle -------------------------------------------------------------- */
 
-/* A listening socket of this worker's own: the kernel spreads connections over
- * the workers' sockets (SO_REUSEPORT). */
-static int listen_socket(const struct gsup_server *srv)
-{
-	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(srv->port)};
-	if (inet_pton(AF_INET, srv->host, &addr.sin_addr) != 1)
-		return -EINVAL;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
-	    bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	return fd;
-}
-
-/* Fails with -EADDRINUSE if anything already listens on the address. The
- * workers share it with SO_REUSEPORT, which the kernel would also let a second
- * koryod join, silently splitting the traffic: so check with a plain bind first. */
-static int address_free(const char *host, uint16_t port)
-{
-	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
-	if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
-		return -EINVAL;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	int rc = bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 ? 0 : -errno;
-	close(fd);
-	return rc;
-}
-
 int gsup_server_create(const struct gsup_server_options *opt, struct hlr_registry *reg,
                        struct gsup_server **out)
 {
-	int rc = address_free(opt->host, opt->port);
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(opt->port)};
+	if (inet_pton(AF_INET, opt->host, &addr.sin_addr) != 1)
+		return -EINVAL;
+	int rc = net_address_free(&addr, SOCK_STREAM);
 	if (rc != 0) {
 		LOGE("gsup", "cannot listen on %s:%u: %s", opt->host, opt->port, strerror(-rc));
 		return rc;
@@ -530,6 +470,7 @@ int gsup_server_create(const struct gsup_server_options *opt, struct hlr_registr
 		return -ENOMEM;
 	}
 	srv->reg = reg;
+	srv->addr = addr;
 	snprintf(srv->host, sizeof(srv->host), "%s", opt->host);
 	srv->port = opt->port;
 	srv->isd_timeout_s = opt->isd_timeout_s;
@@ -562,7 +503,7 @@ int gsup_server_worker_start(void *srv_, unsigned worker, uv_loop_t *loop)
 	w->mailbox_open = true;
 	pthread_mutex_unlock(&w->mailbox_lock);
 
-	int fd = listen_socket(srv);
+	int fd = net_reuseport_socket(&srv->addr, SOCK_STREAM);
 	if (fd < 0) {
 		LOGE("gsup", "cannot listen on %s:%u: %s", srv->host, srv->port, strerror(-fd));
 		return fd;

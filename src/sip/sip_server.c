@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/net.h"
+#include "common/wbuf.h"
 #include "sip/sip_reply.h"
 #include "version.h"
 
@@ -54,13 +56,6 @@ static void count(atomic_uint_fast64_t *c)
 	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
-/* Output waiting for the flush, then in flight; freed when written. */
-struct sip_wbuf {
-	uv_write_t req;
-	size_t len, cap;
-	char data[];
-};
-
 struct sip_conn {
 	uv_tcp_t tcp;
 	struct sip_worker *w;
@@ -71,7 +66,7 @@ struct sip_conn {
 	uv_shutdown_t shutdown;
 	uint64_t last_ms; /* uv_now() of the last octet received */
 	/* Output corked until the worker's check phase. */
-	struct sip_wbuf *out;
+	struct wbuf *out;
 	bool dirty;
 	struct sip_conn *next_dirty;
 	char *rbuf;
@@ -340,34 +335,16 @@ static void on_udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struc
 
 /* --- TCP --------------------------------------------------------------------- */
 
-static void on_written(uv_write_t *req, int status)
-{
-	(void)status; /* a failed write shows up as a read error and closes the connection */
-	free(req);
-}
-
 /* Queues data for conn; it leaves in the worker's next check phase. */
 static void conn_write(struct sip_conn *conn, const char *data, size_t len)
 {
 	if (conn->closing)
 		return;
-	size_t have = conn->out ? conn->out->len : 0, cap = conn->out ? conn->out->cap : 0;
-	if (have + len > cap) {
-		size_t ncap = cap ? cap * 2 : 4096;
-		while (ncap < have + len)
-			ncap *= 2;
-		struct sip_wbuf *b = realloc(conn->out, sizeof(*b) + ncap);
-		if (!b) {
-			count(&conn->w->stats.send_errors);
-			LOGE("sip", "out of memory; answer to a TCP peer dropped");
-			return;
-		}
-		b->len = have;
-		b->cap = ncap;
-		conn->out = b;
+	if (wbuf_append(&conn->out, data, len) != 0) {
+		count(&conn->w->stats.send_errors);
+		LOGE("sip", "out of memory; answer to a TCP peer dropped");
+		return;
 	}
-	memcpy(conn->out->data + conn->out->len, data, len);
-	conn->out->len += len;
 	if (!conn->dirty) {
 		conn->dirty = true;
 		conn->next_dirty = conn->w->dirty;
@@ -418,12 +395,10 @@ static void on_flush(uv_check_t *h)
 		struct sip_conn *next = c->next_dirty;
 		c->dirty = false;
 		c->next_dirty = NULL;
-		struct sip_wbuf *b = c->out;
+		struct wbuf *b = c->out;
 		c->out = NULL;
 		if (b && !c->closing) {
-			uv_buf_t buf = uv_buf_init(b->data, (unsigned)b->len);
-			if (uv_write(&b->req, (uv_stream_t *)&c->tcp, &buf, 1, on_written) != 0)
-				free(b);
+			wbuf_write(b, (uv_stream_t *)&c->tcp);
 			if (c->close_after_flush) {
 				c->shutdown.data = c;
 				if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp,
@@ -570,38 +545,11 @@ static void on_sweep(uv_timer_t *t)
 
 /* --- lifecycle -------------------------------------------------------------- */
 
-/* A socket of this worker's own on the address: the kernel spreads
- * datagrams and connections over the workers' sockets (SO_REUSEPORT). */
-static int bound_socket(const struct sip_server *srv, int type)
+/* The server's address, for binding. */
+static struct sockaddr_in server_addr(struct in_addr host, uint16_t port)
 {
-	struct sockaddr_in addr = {
-	    .sin_family = AF_INET, .sin_port = htons(srv->port), .sin_addr = srv->addr};
-	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
-	    bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	return fd;
-}
-
-/* Fails with -EADDRINUSE if anything already has the address (type
- * SOCK_DGRAM or SOCK_STREAM): a plain bind, without SO_REUSEPORT. */
-static int address_free(struct in_addr host, uint16_t port, int type)
-{
-	struct sockaddr_in addr = {
+	return (struct sockaddr_in){
 	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = host};
-	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	int rc = bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 ? 0 : -errno;
-	close(fd);
-	return rc;
 }
 
 static void local_addrs(struct sip_server *srv)
@@ -636,10 +584,11 @@ int sip_server_create(const struct sip_server_options *opt, struct sip_server **
 	if (inet_pton(AF_INET, opt->host, &a) != 1 || !opt->port || !opt->workers || !opt->domain ||
 	    strlen(opt->domain) >= 256)
 		return -EINVAL;
-	int rc = address_free(a, opt->port, SOCK_DGRAM);
+	struct sockaddr_in sa = server_addr(a, opt->port);
+	int rc = net_address_free(&sa, SOCK_DGRAM);
 	const char *proto = "UDP";
 	if (rc == 0) {
-		rc = address_free(a, opt->port, SOCK_STREAM);
+		rc = net_address_free(&sa, SOCK_STREAM);
 		proto = "TCP";
 	}
 	if (rc != 0) {
@@ -690,7 +639,8 @@ int sip_server_worker_start(void *srv_, unsigned worker, uv_loop_t *loop)
 	uv_unref((uv_handle_t *)&w->sweep);
 	w->sweep_open = true;
 
-	int ufd = bound_socket(srv, SOCK_DGRAM);
+	struct sockaddr_in sa = server_addr(srv->addr, srv->port);
+	int ufd = net_reuseport_socket(&sa, SOCK_DGRAM);
 	if (ufd < 0) {
 		LOGE("sip", "cannot listen on %s:%u (UDP): %s", srv->host, srv->port,
 		     strerror(-ufd));
@@ -708,7 +658,7 @@ int sip_server_worker_start(void *srv_, unsigned worker, uv_loop_t *loop)
 		LOGE("sip", "cannot listen on %s:%u (UDP)", srv->host, srv->port);
 		return -EIO;
 	}
-	int tfd = bound_socket(srv, SOCK_STREAM);
+	int tfd = net_reuseport_socket(&sa, SOCK_STREAM);
 	if (tfd < 0) {
 		LOGE("sip", "cannot listen on %s:%u (TCP): %s", srv->host, srv->port,
 		     strerror(-tfd));

@@ -1,0 +1,31 @@
+#include "common/net.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int net_address_free(const struct sockaddr_in *addr, int type)
+{
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int rc = bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0 ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
+int net_reuseport_socket(const struct sockaddr_in *addr, int type)
+{
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) != 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
