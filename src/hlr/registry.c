@@ -12,6 +12,7 @@
 #include "common/hex.h"
 #include "common/log.h"
 #include "crypto/secretbox.h"
+#include "hlr/sip_cred.h"
 #include "store/store.h"
 
 #define CHUNK_SHIFT 16
@@ -54,6 +55,9 @@ struct hlr_registry {
 	hlr_change_fn on_change;
 	void *on_change_ctx;
 	struct store_queue *queue;
+	/* SIP digest credentials (sip_cred.c) and the realm they are made for. */
+	struct hlr_sip_creds *creds;
+	char sip_realm[256];
 };
 
 #define MAX_NODES 65535
@@ -513,6 +517,10 @@ int hlr_registry_open(struct store *st, const struct hlr_profile *profile,
 	reg->st = st;
 	reg->profile = profile;
 	reg->next_id = 1;
+	if (hlr_sip_creds_new(&reg->creds) != 0) {
+		free(reg);
+		return -ENOMEM;
+	}
 	reg->default_ind_bitlen = 5;
 	memcpy(reg->master_key, master_key, 32);
 	pthread_rwlock_init(&reg->lock, NULL);
@@ -550,6 +558,7 @@ void hlr_registry_close(struct hlr_registry *reg)
 	free(reg->nodes);
 	for (int i = 0; i < SQN_STRIPES; i++)
 		pthread_mutex_destroy(&reg->sqn_locks[i]);
+	hlr_sip_creds_free(reg->creds);
 	free(reg);
 }
 
@@ -678,6 +687,23 @@ static void bind_opt_text(struct store_stmt *s, int idx, const char *v)
 	store_bind_text(s, idx, v && *v ? v : NULL);
 }
 
+/* The SIP credential an input's sip_password asks for (cred->imsi 0: none). */
+static int sip_cred_of_input(struct hlr_registry *reg, const struct hlr_subscr_new *in,
+                             struct hlr_sip_cred *cred, struct hlr_field_error *err)
+{
+	memset(cred, 0, sizeof(*cred));
+	if (!in->sip_password[0])
+		return 0;
+	if (!reg->sip_realm[0]) {
+		hlr_field_error_set(err, "sip_password", "SIP is not configured (no sip.domain)");
+		return -EINVAL;
+	}
+	return hlr_sip_cred_make(in->rec.imsi, in->rec.msisdn, reg->sip_realm, in->sip_password,
+	                         cred) == 0
+	           ? 0
+	           : -EIO;
+}
+
 /* Inserts one subscriber row. Caller holds the store lock inside a transaction. */
 static int row_insert(struct hlr_registry *reg, const struct hlr_subscr *r,
                       const struct hlr_subscr_holder *h, int64_t now)
@@ -725,6 +751,7 @@ int hlr_subscr_create(struct hlr_registry *reg, struct hlr_subscr_new *in,
                       struct hlr_subscr_info *out, struct hlr_field_error *err)
 {
 	int rc;
+	struct hlr_sip_cred cred = {0};
 	uint32_t slot;
 	int64_t now = clock_now();
 
@@ -743,9 +770,14 @@ int hlr_subscr_create(struct hlr_registry *reg, struct hlr_subscr_new *in,
 		goto out;
 
 	store_lock(reg->st);
+	rc = sip_cred_of_input(reg, in, &cred, err);
+	if (rc != 0)
+		goto out;
 	rc = store_begin(reg->st);
 	if (rc == 0)
 		rc = row_insert(reg, &in->rec, &in->holder, now);
+	if (rc == 0 && cred.imsi)
+		rc = hlr_sip_cred_row_put(reg->st, &cred, reg->sip_realm, now);
 	if (rc == 0)
 		rc = store_commit(reg->st);
 	if (rc != 0)
@@ -780,6 +812,9 @@ int hlr_subscr_create(struct hlr_registry *reg, struct hlr_subscr_new *in,
 	index_add_all(reg, slot);
 	reg->count++;
 	pthread_rwlock_unlock(&reg->lock);
+	if (cred.imsi && hlr_sip_creds_put(reg->creds, &cred) != 0)
+		LOGE("hlr", "IMSI='%" PRIu64 "': SIP password stored but out of memory to use it",
+		     in->rec.imsi);
 	LOGI("hlr", "IMSI='%" PRIu64 "': created", in->rec.imsi);
 
 	if (out) {
@@ -794,6 +829,8 @@ out:
 	pthread_mutex_unlock(&reg->write_mutex);
 	OPENSSL_cleanse(in->k, sizeof(in->k));
 	OPENSSL_cleanse(in->op, sizeof(in->op));
+	OPENSSL_cleanse(in->sip_password, sizeof(in->sip_password));
+	OPENSSL_cleanse(&cred, sizeof(cred));
 	return rc;
 }
 
@@ -945,13 +982,23 @@ int hlr_subscr_delete(struct hlr_registry *reg, uint64_t imsi)
 	}
 	struct store_stmt *s;
 	store_lock(reg->st);
-	rc = store_prepare(reg->st, "DELETE FROM subscriber WHERE id = $1", &s);
+	rc = store_begin(reg->st);
+	if (rc == 0)
+		rc = store_prepare(reg->st, "DELETE FROM subscriber WHERE id = $1", &s);
 	if (rc == 0) {
 		store_bind_int64(s, 1, (int64_t)id);
 		rc = store_step(s) == STORE_DONE ? 0 : -EIO;
 		store_reset(s);
 	}
+	if (rc == 0)
+		rc = hlr_sip_cred_row_del(reg->st, imsi);
+	if (rc == 0)
+		rc = store_commit(reg->st);
+	if (rc != 0)
+		store_rollback(reg->st);
 	store_unlock(reg->st);
+	if (rc == 0)
+		hlr_sip_creds_del(reg->creds, imsi);
 	if (rc != 0)
 		goto out;
 
@@ -1254,6 +1301,21 @@ int hlr_subscr_import_csv(struct hlr_registry *reg, FILE *f, uint64_t *imported,
 				OPENSSL_cleanse(in.k, sizeof(in.k));
 				OPENSSL_cleanse(in.op, sizeof(in.op));
 				rc = row_insert(reg, slot_rec(reg, slots[i]), &in.holder, now);
+				if (rc == 0 && in.sip_password[0]) {
+					struct hlr_sip_cred cred;
+					struct hlr_field_error ferr;
+					in.rec.msisdn = slot_rec(reg, slots[i])->msisdn;
+					rc = sip_cred_of_input(reg, &in, &cred, &ferr);
+					if (rc == -EINVAL)
+						import_error(err, r.line, ferr.field, ferr.msg);
+					if (rc == 0)
+						rc = hlr_sip_cred_row_put(reg->st, &cred,
+						                          reg->sip_realm, now);
+					if (rc == 0 && hlr_sip_creds_put(reg->creds, &cred) != 0)
+						rc = -ENOMEM;
+					OPENSSL_cleanse(&cred, sizeof(cred));
+				}
+				OPENSSL_cleanse(in.sip_password, sizeof(in.sip_password));
 				if (progress && (i + 1) % 10000 == 0)
 					progress(progress_ctx, "write", i + 1);
 			}
@@ -1526,5 +1588,93 @@ int hlr_subscr_set_imei_durable(struct hlr_registry *reg, uint64_t imsi, const c
 	snprintf(p[1].text, sizeof(p[1].text), "%s", imei);
 	durable_write(reg, "UPDATE subscriber SET imei = $2, imei_updated_at = $3 WHERE id = $1", p,
 	              3, done, ctx);
+	return 0;
+}
+
+/* --- SIP digest credentials ------------------------------------------------- */
+
+int hlr_registry_set_sip_realm(struct hlr_registry *reg, const char *realm)
+{
+	if (strlen(realm) >= sizeof(reg->sip_realm))
+		return -EINVAL;
+	snprintf(reg->sip_realm, sizeof(reg->sip_realm), "%s", realm);
+	uint64_t dropped = 0;
+	store_lock(reg->st);
+	int rc = hlr_sip_creds_load(reg->creds, reg->st, realm, &dropped);
+	store_unlock(reg->st);
+	if (dropped)
+		LOGW("hlr",
+		     "%" PRIu64 " SIP passwords were set for another realm than %s (sip.domain "
+		     "changed?): those subscribers need a new password",
+		     dropped, realm);
+	return rc;
+}
+
+int hlr_subscr_set_sip_password(struct hlr_registry *reg, uint64_t imsi, const char *password,
+                                struct hlr_field_error *err)
+{
+	struct hlr_subscr rec;
+	if (hlr_subscr_get_by_imsi(reg, imsi, &rec) != 0)
+		return -ENOENT;
+	struct hlr_sip_cred cred = {0};
+	if (password) {
+		if (!hlr_sip_password_valid(password)) {
+			hlr_field_error_set(err, "sip_password",
+			                    "must be 8 to 128 printable ASCII characters");
+			return -EINVAL;
+		}
+		if (!rec.msisdn) {
+			hlr_field_error_set(err, "sip_password",
+			                    "the subscriber needs an MSISDN (the digest username)");
+			return -EINVAL;
+		}
+		if (!reg->sip_realm[0]) {
+			hlr_field_error_set(err, "sip_password",
+			                    "SIP is not configured (no sip.domain)");
+			return -EINVAL;
+		}
+		if (hlr_sip_cred_make(imsi, rec.msisdn, reg->sip_realm, password, &cred) != 0)
+			return -EIO;
+	}
+	pthread_mutex_lock(&reg->write_mutex);
+	store_lock(reg->st);
+	int rc = password ? hlr_sip_cred_row_put(reg->st, &cred, reg->sip_realm, clock_now())
+	                  : hlr_sip_cred_row_del(reg->st, imsi);
+	store_unlock(reg->st);
+	if (rc == 0) {
+		if (password)
+			rc = hlr_sip_creds_put(reg->creds, &cred);
+		else
+			hlr_sip_creds_del(reg->creds, imsi);
+	}
+	pthread_mutex_unlock(&reg->write_mutex);
+	OPENSSL_cleanse(&cred, sizeof(cred));
+	if (rc == 0)
+		LOGI("hlr", "IMSI='%" PRIu64 "': SIP password %s", imsi,
+		     password ? "set" : "cleared");
+	return rc;
+}
+
+bool hlr_subscr_has_sip_password(struct hlr_registry *reg, uint64_t imsi)
+{
+	struct hlr_sip_cred cred;
+	bool has = hlr_sip_creds_get(reg->creds, imsi, &cred) == 0;
+	OPENSSL_cleanse(&cred, sizeof(cred));
+	return has;
+}
+
+int hlr_subscr_sip_ha1(struct hlr_registry *reg, uint64_t imsi, bool sha256, char out[65],
+                       uint64_t *username)
+{
+	struct hlr_sip_cred cred;
+	if (hlr_sip_creds_get(reg->creds, imsi, &cred) != 0)
+		return -ENOENT;
+	if (sha256)
+		memcpy(out, cred.ha1_sha256, 65);
+	else
+		memcpy(out, cred.ha1_md5, 33);
+	if (username)
+		*username = cred.username;
+	OPENSSL_cleanse(&cred, sizeof(cred));
 	return 0;
 }

@@ -163,3 +163,26 @@ int hlr_subscr_sqn_end(struct hlr_registry *reg, const struct hlr_subscr *rec, u
  * unlocked, done not called). */
 int hlr_subscr_sqn_end_durable(struct hlr_registry *reg, const struct hlr_subscr *rec,
                                uint64_t new_sqn, store_done_fn done, void *ctx);
+
+/* --- SIP digest credentials (docs/sip-auth.md) ------------------------------ */
+
+/* The digest realm (sip.domain) the HA1s are made for. Set before traffic and
+ * before any password is set; stored HA1s of another realm are dropped at
+ * load (logged: their passwords must be set again). */
+int hlr_registry_set_sip_realm(struct hlr_registry *reg, const char *realm);
+
+/* Sets (password: 8 to 128 printable ASCII characters) or clears (NULL) the
+ * subscriber's SIP password. The store keeps only HA1 = H(MSISDN:realm:password)
+ * for MD5 and SHA-256: the digest username is the subscriber's MSISDN at the
+ * time the password is set (a new MSISDN needs a new password). Returns 0,
+ * -ENOENT, -EINVAL (err names sip_password: bad password, or no MSISDN), -EIO. */
+int hlr_subscr_set_sip_password(struct hlr_registry *reg, uint64_t imsi, const char *password,
+                                struct hlr_field_error *err);
+
+/* Whether the subscriber has a SIP password. */
+bool hlr_subscr_has_sip_password(struct hlr_registry *reg, uint64_t imsi);
+
+/* The stored HA1 (lowercase hex: 32 digits for MD5, 64 for SHA-256) and the
+ * digest username (an MSISDN) it was made for. 0, or -ENOENT (no password). */
+int hlr_subscr_sip_ha1(struct hlr_registry *reg, uint64_t imsi, bool sha256, char out[65],
+                       uint64_t *username);

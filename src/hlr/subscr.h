@@ -77,7 +77,8 @@ struct hlr_subscr_new {
 	struct hlr_subscr rec; /* keys_sealed unused: filled by the registry */
 	struct hlr_subscr_holder holder;
 	uint8_t k[16];
-	uint8_t op[16]; /* OP or OPc, as rec.op_is_opc says */
+	uint8_t op[16];         /* OP or OPc, as rec.op_is_opc says */
+	char sip_password[129]; /* "" for none; the registry keeps only its HA1s */
 };
 
 /* Which field of an input was wrong, and why. */

@@ -8,17 +8,19 @@
 
 #include "common/hex.h"
 #include "crypto/aka.h"
+#include "hlr/sip_cred.h"
 
 const char *const hlr_subscr_field_names[] = {
-    "imsi", "msisdn", "iccid", "class", "status", "name", "id_document", "nationality",
-    "city", "k",      "op",    "opc",   "amf",    "sqn",  "ind_bitlen",  NULL};
+    "imsi",        "msisdn",       "iccid", "class", "status", "name", "id_document",
+    "nationality", "city",         "k",     "op",    "opc",    "amf",  "sqn",
+    "ind_bitlen",  "sip_password", NULL};
 
 const char **hlr_subscr_fields_slot(struct hlr_subscr_fields *f, const char *name)
 {
 	const char **slots[] = {&f->imsi,   &f->msisdn, &f->iccid,       &f->class_name,
 	                        &f->status, &f->name,   &f->id_document, &f->nationality,
 	                        &f->city,   &f->k,      &f->op,          &f->opc,
-	                        &f->amf,    &f->sqn,    &f->ind_bitlen};
+	                        &f->amf,    &f->sqn,    &f->ind_bitlen,  &f->sip_password};
 	for (unsigned i = 0; hlr_subscr_field_names[i]; i++) {
 		if (strcmp(hlr_subscr_field_names[i], name) == 0)
 			return slots[i];
@@ -208,5 +210,18 @@ int hlr_subscr_input_parse(const struct hlr_profile *p, const struct hlr_subscr_
 		return -EINVAL;
 	}
 	r->ind_bitlen = (uint8_t)ind;
+	if (present(f->sip_password)) {
+		if (!hlr_sip_password_valid(f->sip_password)) {
+			hlr_field_error_set(err, "sip_password",
+			                    "must be 8 to 128 printable ASCII characters");
+			return -EINVAL;
+		}
+		if (!r->msisdn) {
+			hlr_field_error_set(err, "sip_password",
+			                    "needs an msisdn (the digest username)");
+			return -EINVAL;
+		}
+		snprintf(out->sip_password, sizeof(out->sip_password), "%s", f->sip_password);
+	}
 	return 0;
 }

@@ -9,7 +9,7 @@
 struct hlr_subscr_fields {
 	const char *imsi, *msisdn, *iccid, *class_name, *status;
 	const char *name, *id_document, *nationality, *city;
-	const char *k, *op, *opc, *amf, *sqn, *ind_bitlen;
+	const char *k, *op, *opc, *amf, *sqn, *ind_bitlen, *sip_password;
 };
 
 /* Names of the fields above, as the API and the CSV header spell them. */

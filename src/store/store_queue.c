@@ -12,11 +12,11 @@
 struct job {
 	struct job *next;
 	const char *sql;
-	struct store_param params[STORE_QUEUE_MAX_PARAMS];
 	unsigned n;
 	store_done_fn done;
 	void *ctx;
 	int rc;
+	struct store_param params[]; /* n of them: a job is as large as its statement */
 };
 
 struct store_queue {
@@ -141,7 +141,7 @@ int store_queue_submit(struct store_queue *q, const char *sql, const struct stor
 {
 	if (n > STORE_QUEUE_MAX_PARAMS)
 		return -EINVAL;
-	struct job *j = calloc(1, sizeof(*j));
+	struct job *j = calloc(1, sizeof(*j) + n * sizeof(*params));
 	if (!j)
 		return -ENOMEM;
 	j->sql = sql;

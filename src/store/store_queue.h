@@ -9,8 +9,8 @@
 struct store;
 struct store_queue;
 
-#define STORE_QUEUE_MAX_PARAMS 4
-#define STORE_QUEUE_TEXT_MAX   72
+#define STORE_QUEUE_MAX_PARAMS 13
+#define STORE_QUEUE_TEXT_MAX   256
 
 struct store_param {
 	enum { STORE_PARAM_NULL, STORE_PARAM_INT, STORE_PARAM_TEXT } type;
