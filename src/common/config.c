@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "common/kvfile.h"
@@ -26,6 +27,12 @@ void koryo_config_defaults(struct koryo_config *cfg)
 	snprintf(cfg->sip_host, sizeof(cfg->sip_host), "127.0.0.1");
 	cfg->sip_port = 5060;
 	snprintf(cfg->sip_domain, sizeof(cfg->sip_domain), "koryo.local");
+	cfg->sip_digest_algs = KORYO_DIGEST_MD5 | KORYO_DIGEST_SHA256;
+	cfg->sip_min_expires = 60;
+	cfg->sip_max_expires = 7200;
+	cfg->sip_nonce_lifetime = 300;
+	cfg->sip_auth_fail_limit = 10;
+	cfg->sip_auth_fail_window = 60;
 }
 
 /* A host name as a SIP URI carries it (RFC 3261 25.1 hostname): labels of
@@ -166,6 +173,51 @@ static int config_set(void *ctx, const char *key, const char *v, char *err, size
 			snprintf(
 			    err, errcap,
 			    "sip.domain: expected a host name (e.g. ims.example.net), got '%s'", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "sip.digest_algorithms") == 0) {
+		unsigned algs = 0;
+		char buf[64];
+		snprintf(buf, sizeof(buf), "%s", v);
+		for (char *save, *t = strtok_r(buf, " ,", &save); t;
+		     t = strtok_r(NULL, " ,", &save)) {
+			if (strcasecmp(t, "MD5") == 0)
+				algs |= KORYO_DIGEST_MD5;
+			else if (strcasecmp(t, "SHA-256") == 0)
+				algs |= KORYO_DIGEST_SHA256;
+			else
+				algs = 0, t = NULL;
+			if (!t)
+				break;
+		}
+		if (!algs) {
+			snprintf(err, errcap,
+			         "sip.digest_algorithms: expected MD5, SHA-256 or both (\"MD5 "
+			         "SHA-256\"), got '%s'",
+			         v);
+			return -1;
+		}
+		cfg->sip_digest_algs = algs;
+		return 0;
+	}
+	struct {
+		const char *key;
+		unsigned *out, min, max;
+	} nums[] = {
+	    {"sip.min_expires", &cfg->sip_min_expires, 1, 86400},
+	    {"sip.max_expires", &cfg->sip_max_expires, 1, 604800},
+	    {"sip.nonce_lifetime", &cfg->sip_nonce_lifetime, 10, 86400},
+	    {"sip.auth_fail_limit", &cfg->sip_auth_fail_limit, 1, 1000000},
+	    {"sip.auth_fail_window", &cfg->sip_auth_fail_window, 1, 86400},
+	};
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		if (strcmp(key, nums[i].key) != 0)
+			continue;
+		if (parse_uint(v, nums[i].min, nums[i].max, nums[i].out) != 0) {
+			snprintf(err, errcap, "%s: expected %u..%u, got '%s'", key, nums[i].min,
+			         nums[i].max, v);
 			return -1;
 		}
 		return 0;

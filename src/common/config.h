@@ -9,6 +9,9 @@
 
 #include "common/log.h"
 
+#define KORYO_DIGEST_MD5    1u
+#define KORYO_DIGEST_SHA256 2u
+
 struct koryo_config {
 	char data_dir[PATH_MAX];
 	char store_path[PATH_MAX];      /* default <data_dir>/koryo.db */
@@ -26,8 +29,11 @@ struct koryo_config {
 	unsigned gsup_isd_timeout; /* seconds */
 	bool store_sync_full;      /* fsync the WAL on every commit (power-loss safe) */
 	char sip_host[64];
-	uint16_t sip_port;    /* 0: SIP disabled */
-	char sip_domain[256]; /* the home domain */
+	uint16_t sip_port;        /* 0: SIP disabled */
+	char sip_domain[256];     /* the home domain */
+	unsigned sip_digest_algs; /* KORYO_DIGEST_* bits offered to softphones */
+	unsigned sip_min_expires, sip_max_expires, sip_nonce_lifetime;
+	unsigned sip_auth_fail_limit, sip_auth_fail_window;
 };
 
 /* Fills cfg with the defaults. */

@@ -18,6 +18,7 @@
 #include "hlr/profile.h"
 #include "hlr/registry.h"
 #include "koryod/worker.h"
+#include "sip/sip_core.h"
 #include "sip/sip_server.h"
 #include "store/store.h"
 #include "store/store_queue.h"
@@ -159,6 +160,7 @@ int main(int argc, char **argv)
 	struct worker_pool *workers = NULL;
 	struct gsup_server *gsup = NULL;
 	struct sip_server *sip = NULL;
+	struct sip_core *sip_core = NULL;
 	struct store_queue *queue = NULL;
 	struct api_server *api = NULL;
 	uint8_t master_key[32], token_bytes[32];
@@ -236,6 +238,11 @@ int main(int argc, char **argv)
 	     profile.mnc,
 	     hlr_registry_count(
 	         reg)); /* The message path's writes are group-committed: one fsync per batch. */
+	if (hlr_registry_set_sip_realm(reg, cfg.sip_domain) != 0) {
+		fprintf(stderr, "koryod: cannot load the SIP credentials from %s\n",
+		        cfg.store_path);
+		goto out;
+	}
 	if (store_queue_start(st, &queue) != 0)
 		goto out;
 	hlr_registry_set_queue(reg, queue);
@@ -259,15 +266,39 @@ int main(int argc, char **argv)
 		                                                 .ctx = gsup};
 	}
 	if (cfg.sip_port) {
+		struct sip_core_options copt;
+		sip_core_options_init(&copt);
+		copt.domain = cfg.sip_domain;
+		copt.digest_md5 = cfg.sip_digest_algs & KORYO_DIGEST_MD5;
+		copt.digest_sha256 = cfg.sip_digest_algs & KORYO_DIGEST_SHA256;
+		copt.min_expires_s = cfg.sip_min_expires;
+		copt.max_expires_s = cfg.sip_max_expires;
+		copt.nonce_lifetime_s = cfg.sip_nonce_lifetime;
+		copt.auth_fail_limit = cfg.sip_auth_fail_limit;
+		copt.auth_fail_window_s = cfg.sip_auth_fail_window;
+		if (copt.default_expires_s > copt.max_expires_s)
+			copt.default_expires_s = copt.max_expires_s;
+		if (copt.default_expires_s < copt.min_expires_s)
+			copt.default_expires_s = copt.min_expires_s;
+		if (sip_core_create(&copt, reg, st, queue, &sip_core) != 0) {
+			fprintf(stderr,
+			        "koryod: cannot start the SIP service core (sip.min_expires "
+			        "above sip.max_expires, or the store failed)\n");
+			goto out;
+		}
+		struct sip_hooks hooks;
+		sip_core_hooks(sip_core, &hooks);
 		struct sip_server_options sopt = {.host = cfg.sip_host,
 		                                  .port = cfg.sip_port,
 		                                  .domain = cfg.sip_domain,
-		                                  .workers = n_workers};
+		                                  .workers = n_workers,
+		                                  .hooks = &hooks};
 		if (sip_server_create(&sopt, &sip) != 0) {
 			fprintf(stderr, "koryod: cannot listen for SIP on %s:%u (in use?)\n",
 			        cfg.sip_host, cfg.sip_port);
 			goto out;
 		}
+		sip_core_attach(sip_core, sip);
 		services[n_services++] = (struct worker_service){.name = "sip",
 		                                                 .start = sip_server_worker_start,
 		                                                 .stop = sip_server_worker_stop,
@@ -285,6 +316,7 @@ int main(int argc, char **argv)
 	                           .workers = n_workers,
 	                           .gsup = gsup,
 	                           .sip = sip,
+	                           .sip_core = sip_core,
 	                           .queue = queue};
 	if (api_start(&aopt, reg, &api) != 0) {
 		fprintf(stderr, "koryod: cannot listen on %s:%u\n", cfg.api_host, cfg.api_port);
@@ -306,6 +338,7 @@ out:
 		hlr_registry_set_queue(reg, NULL);
 	gsup_server_destroy(gsup);
 	sip_server_destroy(sip);
+	sip_core_destroy(sip_core);
 	hlr_registry_close(reg);
 	hlr_profile_free(&profile);
 	store_close(st);

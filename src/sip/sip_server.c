@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,13 @@
 #define SIP_TCP_SWEEP_MS 30000
 /* Local addresses that count as koryod itself when listening on 0.0.0.0. */
 #define SIP_MAX_LOCAL_ADDRS 32
+/* Transactions per worker: a non-INVITE server transaction over UDP lives
+ * 32 s after its answer (timer J), so this bounds the request rate a worker
+ * absorbs retransmissions for (about 30,000 requests/s). */
+#define SIP_MAX_TXNS_DEFAULT (1u << 20)
+/* The Via branch of koryod's requests: the magic cookie, 'k', the worker. */
+#define BRANCH_PREFIX     "z9hG4bKk"
+#define BRANCH_PREFIX_LEN 8
 
 static const char *const method_names[SIP_SERVER_METHODS] = {
     "other", "INVITE", "ACK",    "BYE",       "CANCEL", "REGISTER", "OPTIONS", "MESSAGE",
@@ -49,6 +58,9 @@ struct sip_counters {
 	atomic_uint_fast64_t stray_responses;
 	atomic_uint_fast64_t send_errors;
 	atomic_uint_fast64_t tcp_connections;
+	atomic_uint_fast64_t transactions;
+	atomic_uint_fast64_t absorbed;
+	atomic_uint_fast64_t handoffs;
 };
 
 static void count(atomic_uint_fast64_t *c)
@@ -61,6 +73,7 @@ struct sip_conn {
 	struct sip_worker *w;
 	struct sip_conn *next;
 	struct sockaddr_in peer;
+	uint32_t slot, gen; /* its handle in the worker's connection table */
 	bool closing;
 	bool close_after_flush; /* answer the last message, then close */
 	uv_shutdown_t shutdown;
@@ -88,13 +101,57 @@ struct sip_worker {
 	struct sip_conn *conns;
 	struct sip_conn *dirty;
 	struct sip_counters stats;
+	/* Connections by handle (slot, generation), so a flow can name one. */
+	struct sip_conn **conn_tab;
+	uint32_t *conn_gen;
+	uint32_t conn_cap, conn_free_hint;
+	/* Transactions and their timers: a binary heap of deadlines, one libuv
+	 * timer armed for the earliest, and per (transaction slot, timer) the
+	 * sequence number of its latest arming (0: not armed) so that an entry
+	 * left by a stopped or re-armed timer is skipped. */
+	struct sip_txn_table *txns;
+	uint32_t max_txns;
+	uv_timer_t txn_timer;
+	bool txn_timer_open;
+	struct timer_ent *heap;
+	size_t heap_n, heap_cap;
+	uint32_t *timer_seq;
+	uint32_t seq;
+	struct client_slot *clients; /* the TU's callback per client transaction slot */
+	struct sip_request *cur;     /* the request being handed to the transaction layer */
+	uint64_t branch_seq;
+	/* Work posted by other threads. */
+	pthread_mutex_t inbox_lock;
+	uv_async_t inbox;
+	bool inbox_open;
+	struct post *inbox_head, *inbox_tail;
 	struct sip_msg msg;            /* the message being handled (about 3 KB) */
 	char udp_buf[65536];           /* one datagram */
 	char reply_buf[SIP_REPLY_MAX]; /* one answer */
 };
 
+struct timer_ent {
+	uint64_t due; /* uv_now() milliseconds */
+	sip_txn_id id;
+	uint32_t seq;
+	uint8_t timer;
+};
+
+struct client_slot {
+	sip_txn_id id;
+	sip_response_fn cb;
+	void *ctx;
+};
+
+struct post {
+	struct post *next;
+	void (*fn)(void *arg, struct sip_worker *w);
+	void *arg;
+};
+
 struct sip_server {
 	char host[INET_ADDRSTRLEN];
+	char self[INET_ADDRSTRLEN + 8]; /* "host:port" koryod names itself by */
 	struct in_addr addr;
 	uint16_t port;
 	char domain[256];
@@ -107,6 +164,169 @@ struct sip_server {
 	unsigned n_workers;
 	struct sip_worker *workers;
 };
+
+/* --- flows and connections ---------------------------------------------------- */
+
+static uint64_t conn_handle(const struct sip_worker *w, const struct sip_conn *c)
+{
+	return ((uint64_t)w->id << 56) | ((uint64_t)c->gen << 24) | c->slot;
+}
+
+/* The connection a handle names, if it is this worker's and still open. */
+static struct sip_conn *conn_lookup(struct sip_worker *w, uint64_t h)
+{
+	uint32_t slot = (uint32_t)(h & 0xffffff), gen = (uint32_t)(h >> 24);
+	if ((h >> 56) != w->id || slot >= w->conn_cap || !w->conn_tab[slot] ||
+	    w->conn_gen[slot] != gen)
+		return NULL;
+	return w->conn_tab[slot]->closing ? NULL : w->conn_tab[slot];
+}
+
+static int conn_register(struct sip_worker *w, struct sip_conn *c)
+{
+	uint32_t i = w->conn_free_hint;
+	for (; i < w->conn_cap && w->conn_tab[i]; i++)
+		;
+	if (i == w->conn_cap) {
+		uint32_t ncap = w->conn_cap ? w->conn_cap * 2 : 64;
+		if (ncap > 0xffffff)
+			return -ENOSPC;
+		struct sip_conn **t = realloc(w->conn_tab, ncap * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		w->conn_tab = t;
+		uint32_t *g = realloc(w->conn_gen, ncap * sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		w->conn_gen = g;
+		memset(t + w->conn_cap, 0, (ncap - w->conn_cap) * sizeof(*t));
+		memset(g + w->conn_cap, 0, (ncap - w->conn_cap) * sizeof(*g));
+		w->conn_cap = ncap;
+	}
+	w->conn_tab[i] = c;
+	c->slot = i;
+	c->gen = ++w->conn_gen[i];
+	w->conn_free_hint = i + 1;
+	return 0;
+}
+
+static void conn_unregister(struct sip_worker *w, struct sip_conn *c)
+{
+	if (c->slot < w->conn_cap && w->conn_tab[c->slot] == c) {
+		w->conn_tab[c->slot] = NULL;
+		if (c->slot < w->conn_free_hint)
+			w->conn_free_hint = c->slot;
+	}
+}
+
+static void flow_of(const struct sip_worker *w, const struct sockaddr_in *src,
+                    const struct sip_conn *conn, struct sip_txn_peer *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->reliable = conn != NULL;
+	out->conn = conn ? conn_handle(w, conn) : 0;
+	out->addr_len = sizeof(*src);
+	memcpy(out->addr, src, sizeof(*src));
+}
+
+static struct sockaddr_in flow_addr(const struct sip_txn_peer *f)
+{
+	struct sockaddr_in a;
+	memset(&a, 0, sizeof(a));
+	if (f->addr_len == sizeof(a))
+		memcpy(&a, f->addr, sizeof(a));
+	return a;
+}
+
+void sip_flow_format(const struct sip_txn_peer *flow, char *out, size_t cap)
+{
+	struct sockaddr_in a = flow_addr(flow);
+	char ip[INET_ADDRSTRLEN] = "0.0.0.0";
+	inet_ntop(AF_INET, &a.sin_addr, ip, sizeof(ip));
+	snprintf(out, cap, "%s:%s:%u", flow->reliable ? "tcp" : "udp", ip, ntohs(a.sin_port));
+}
+
+int sip_flow_parse(const char *text, struct sip_txn_peer *flow)
+{
+	char ip[INET_ADDRSTRLEN];
+	unsigned port;
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	memset(flow, 0, sizeof(*flow));
+	if (strncmp(text, "udp:", 4) == 0)
+		flow->reliable = false;
+	else if (strncmp(text, "tcp:", 4) == 0)
+		flow->reliable = true;
+	else
+		return -EINVAL;
+	const char *colon = strrchr(text + 4, ':');
+	if (!colon || (size_t)(colon - (text + 4)) >= sizeof(ip))
+		return -EINVAL;
+	memcpy(ip, text + 4, (size_t)(colon - (text + 4)));
+	ip[colon - (text + 4)] = '\0';
+	if (inet_pton(AF_INET, ip, &a.sin_addr) != 1 || sscanf(colon + 1, "%u", &port) != 1 ||
+	    port == 0 || port > 65535)
+		return -EINVAL;
+	a.sin_port = htons((uint16_t)port);
+	flow->addr_len = sizeof(a);
+	memcpy(flow->addr, &a, sizeof(a));
+	flow->conn = flow->reliable ? UINT64_MAX : 0; /* no connection yet */
+	return 0;
+}
+
+bool sip_flow_same_peer(const struct sip_txn_peer *a, const struct sip_txn_peer *b)
+{
+	struct sockaddr_in x = flow_addr(a), y = flow_addr(b);
+	return a->reliable == b->reliable && x.sin_addr.s_addr == y.sin_addr.s_addr &&
+	       x.sin_port == y.sin_port;
+}
+
+/* --- the inbox: work from other threads ------------------------------------------ */
+
+int sip_server_post(struct sip_server *srv, unsigned index,
+                    void (*fn)(void *arg, struct sip_worker *w), void *arg)
+{
+	if (index >= srv->n_workers)
+		return -EINVAL;
+	struct sip_worker *w = &srv->workers[index];
+	struct post *p = malloc(sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*p = (struct post){.fn = fn, .arg = arg};
+	pthread_mutex_lock(&w->inbox_lock);
+	if (!w->inbox_open) {
+		pthread_mutex_unlock(&w->inbox_lock);
+		free(p);
+		return -ESHUTDOWN;
+	}
+	if (w->inbox_tail)
+		w->inbox_tail->next = p;
+	else
+		w->inbox_head = p;
+	w->inbox_tail = p;
+	uv_async_send(&w->inbox);
+	pthread_mutex_unlock(&w->inbox_lock);
+	return 0;
+}
+
+unsigned sip_server_workers(const struct sip_server *srv)
+{
+	return srv->n_workers;
+}
+
+static void on_inbox(uv_async_t *a)
+{
+	struct sip_worker *w = a->data;
+	pthread_mutex_lock(&w->inbox_lock);
+	struct post *p = w->inbox_head;
+	w->inbox_head = w->inbox_tail = NULL;
+	pthread_mutex_unlock(&w->inbox_lock);
+	while (p) {
+		struct post *next = p->next;
+		p->fn(p->arg, w);
+		free(p);
+		p = next;
+	}
+}
 
 /* --- sending ---------------------------------------------------------------- */
 
@@ -123,41 +343,429 @@ static void log_call(enum log_level lvl, const struct sip_msg *m, const char *wh
 	          what);
 }
 
-int sip_request_reply(struct sip_request *rq, int status, const char *reason, const char *extra)
+struct tcp_send {
+	uint64_t conn;
+	size_t len;
+	char data[];
+};
+
+static void on_tcp_send_post(void *arg, struct sip_worker *w)
 {
-	struct sip_worker *w = rq->w;
+	struct tcp_send *t = arg;
+	struct sip_conn *c = conn_lookup(w, t->conn);
+	if (c)
+		conn_write(c, t->data, t->len);
+	else
+		count(&w->stats.send_errors);
+	free(t);
+}
+
+/* Sends octets over a flow from worker w: UDP from w's socket, TCP on the
+ * connection (through its worker's inbox when another worker owns it). */
+static int flow_send(struct sip_worker *w, const struct sip_txn_peer *flow, const char *buf,
+                     size_t len)
+{
+	if (!flow->reliable) {
+		struct sockaddr_in a = flow_addr(flow);
+		uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+		int rc = uv_udp_try_send(&w->udp, &b, 1, (const struct sockaddr *)&a);
+		if (rc < 0) {
+			count(&w->stats.send_errors);
+			return rc == UV_EAGAIN ? -EAGAIN : -EIO;
+		}
+		return 0;
+	}
+	unsigned owner = (unsigned)(flow->conn >> 56);
+	if (owner == w->id) {
+		struct sip_conn *c = conn_lookup(w, flow->conn);
+		if (!c)
+			return -ENOTCONN;
+		conn_write(c, buf, len);
+		return 0;
+	}
+	if (owner >= w->srv->n_workers)
+		return -ENOTCONN;
+	struct tcp_send *t = malloc(sizeof(*t) + len);
+	if (!t)
+		return -ENOMEM;
+	t->conn = flow->conn;
+	t->len = len;
+	memcpy(t->data, buf, len);
+	int rc = sip_server_post(w->srv, owner, on_tcp_send_post, t);
+	if (rc != 0)
+		free(t);
+	return rc;
+}
+
+/* Delivers a built answer: through the server transaction when there is
+ * one, else straight back to the source. */
+static int deliver(struct sip_worker *w, sip_txn_id txn, const struct sip_txn_peer *flow,
+                   const char *buf, size_t len)
+{
+	if (txn)
+		return sip_txn_server_send_response(w->txns, txn, buf, len);
+	return flow_send(w, flow, buf, len);
+}
+
+static int reply(struct sip_worker *w, const struct sip_msg *m, const struct sip_txn_peer *flow,
+                 sip_txn_id txn, int status, const char *reason, const char *extra)
+{
 	struct sip_server *srv = w->srv;
-	struct sip_reply_opts o = {.src_addr = rq->src.sin_addr.s_addr,
-	                           .src_port = ntohs(rq->src.sin_port),
+	struct sockaddr_in src = flow_addr(flow);
+	struct sip_reply_opts o = {.src_addr = src.sin_addr.s_addr,
+	                           .src_port = ntohs(src.sin_port),
 	                           .server = srv->server_hdr,
 	                           .extra = extra,
 	                           .tag_salt = srv->tag_salt};
 	char ip[INET_ADDRSTRLEN], what[160];
-	inet_ntop(AF_INET, &rq->src.sin_addr, ip, sizeof(ip));
-	int n = sip_reply_build(rq->msg, status, reason, &o, w->reply_buf, sizeof(w->reply_buf));
+	inet_ntop(AF_INET, &src.sin_addr, ip, sizeof(ip));
+	int n = sip_reply_build(m, status, reason, &o, w->reply_buf, sizeof(w->reply_buf));
 	if (n < 0) {
 		count(&w->stats.send_errors);
 		snprintf(what, sizeof(what), "answer %d to %s:%u not built: %s", status, ip,
-		         ntohs(rq->src.sin_port), strerror(-n));
-		log_call(LOG_WARN, rq->msg, what);
+		         ntohs(src.sin_port), strerror(-n));
+		log_call(LOG_WARN, m, what);
 		return n;
 	}
-	if (rq->conn) {
-		conn_write(rq->conn, w->reply_buf, (size_t)n);
-	} else {
-		uv_buf_t b = uv_buf_init(w->reply_buf, (unsigned)n);
-		int rc = uv_udp_try_send(&w->udp, &b, 1, (const struct sockaddr *)&rq->src);
-		if (rc < 0) {
-			count(&w->stats.send_errors);
-			snprintf(what, sizeof(what), "send of %d to %s:%u failed: %s", status, ip,
-			         ntohs(rq->src.sin_port), uv_strerror(rc));
-			log_call(LOG_WARN, rq->msg, what);
-			return rc == UV_EAGAIN ? -EAGAIN : rc;
-		}
+	int rc = deliver(w, txn, flow, w->reply_buf, (size_t)n);
+	if (rc < 0 && rc != -EALREADY) {
+		count(&w->stats.send_errors);
+		snprintf(what, sizeof(what), "send of %d to %s:%u failed: %s", status, ip,
+		         ntohs(src.sin_port), strerror(-rc));
+		log_call(LOG_WARN, m, what);
+		return rc;
 	}
 	count(&w->stats.responses[status / 100 - 1]);
-	LOGD("sip", "%d to %s:%u%s", status, ip, ntohs(rq->src.sin_port), rq->conn ? " (TCP)" : "");
+	LOGD("sip", "%d to %s:%u%s", status, ip, ntohs(src.sin_port),
+	     flow->reliable ? " (TCP)" : "");
+	return rc;
+}
+
+int sip_request_reply(struct sip_request *rq, int status, const char *reason, const char *extra)
+{
+	return reply(rq->w, rq->msg, &rq->flow, rq->txn, status, reason, extra);
+}
+
+/* --- answering later ------------------------------------------------------------- */
+
+struct sip_deferred {
+	struct sip_worker *w;
+	sip_txn_id txn;
+	struct sip_txn_peer flow;
+	bool reliable;
+	int status;
+	char *reason, *extra;
+	size_t len;
+	char buf[]; /* the request */
+};
+
+struct sip_deferred *sip_request_defer(const struct sip_request *rq)
+{
+	struct sip_deferred *d = malloc(sizeof(*d) + rq->msg->len);
+	if (!d)
+		return NULL;
+	*d = (struct sip_deferred){
+	    .w = rq->w, .txn = rq->txn, .flow = rq->flow, .reliable = rq->reliable};
+	d->len = rq->msg->len;
+	memcpy(d->buf, rq->msg->buf, d->len);
+	return d;
+}
+
+void sip_deferred_free(struct sip_deferred *d)
+{
+	free(d);
+}
+
+static void on_deferred(void *arg, struct sip_worker *w)
+{
+	struct sip_deferred *d = arg;
+	struct sip_msg *m = &w->msg;
+	if (sip_msg_parse(m, d->buf, d->len, d->reliable ? SIP_STREAM : SIP_DGRAM) == 0)
+		reply(w, m, &d->flow, d->txn, d->status, d->reason, d->extra);
+	free(d->reason);
+	free(d->extra);
+	free(d);
+}
+
+void sip_deferred_reply(struct sip_deferred *d, int status, const char *reason, const char *extra)
+{
+	d->status = status;
+	d->reason = reason ? strdup(reason) : NULL;
+	d->extra = extra ? strdup(extra) : NULL;
+	if ((reason && !d->reason) || (extra && !d->extra) ||
+	    sip_server_post(d->w->srv, d->w->id, on_deferred, d) != 0) {
+		/* No answer: the client retransmits, or its transaction times out. */
+		free(d->reason);
+		free(d->extra);
+		free(d);
+	}
+}
+
+/* --- transactions: the ops the layer acts through ------------------------------ */
+
+static void heap_swap(struct timer_ent *h, size_t a, size_t b)
+{
+	struct timer_ent t = h[a];
+	h[a] = h[b];
+	h[b] = t;
+}
+
+static void heap_push(struct sip_worker *w, struct timer_ent e)
+{
+	if (w->heap_n == w->heap_cap) {
+		size_t ncap = w->heap_cap ? w->heap_cap * 2 : 1024;
+		struct timer_ent *h = realloc(w->heap, ncap * sizeof(*h));
+		if (!h) {
+			LOGE("sip", "out of memory for a transaction timer");
+			return;
+		}
+		w->heap = h;
+		w->heap_cap = ncap;
+	}
+	size_t i = w->heap_n++;
+	w->heap[i] = e;
+	while (i && w->heap[(i - 1) / 2].due > w->heap[i].due) {
+		heap_swap(w->heap, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_pop(struct sip_worker *w)
+{
+	w->heap[0] = w->heap[--w->heap_n];
+	size_t i = 0;
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < w->heap_n && w->heap[l].due < w->heap[m].due)
+			m = l;
+		if (r < w->heap_n && w->heap[r].due < w->heap[m].due)
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(w->heap, i, m);
+		i = m;
+	}
+}
+
+static uint32_t *timer_seq(struct sip_worker *w, sip_txn_id id, unsigned timer)
+{
+	return &w->timer_seq[(size_t)(uint32_t)id * SIP_TXN_TIMER__COUNT + timer];
+}
+
+static void on_txn_timer(uv_timer_t *t);
+
+static void rearm(struct sip_worker *w)
+{
+	if (!w->heap_n) {
+		uv_timer_stop(&w->txn_timer);
+		return;
+	}
+	uint64_t now = uv_now(w->loop), due = w->heap[0].due;
+	uv_timer_start(&w->txn_timer, on_txn_timer, due > now ? due - now : 0, 0);
+}
+
+static void on_txn_timer(uv_timer_t *t)
+{
+	struct sip_worker *w = t->data;
+	uint64_t now = uv_now(w->loop);
+	while (w->heap_n && w->heap[0].due <= now) {
+		struct timer_ent e = w->heap[0];
+		heap_pop(w);
+		uint32_t *seq = timer_seq(w, e.id, e.timer);
+		if (*seq != e.seq)
+			continue; /* stopped or re-armed since */
+		*seq = 0;
+		sip_txn_timer_fired(w->txns, e.id, e.timer);
+	}
+	rearm(w);
+}
+
+static int op_send(void *user, sip_txn_id id, const struct sip_txn_peer *peer, const char *buf,
+                   size_t len)
+{
+	(void)id;
+	return flow_send(user, peer, buf, len);
+}
+
+static void op_timer_start(void *user, sip_txn_id id, enum sip_txn_timer timer, uint32_t ms)
+{
+	struct sip_worker *w = user;
+	uint32_t seq = ++w->seq ? w->seq : ++w->seq;
+	*timer_seq(w, id, timer) = seq;
+	bool first = !w->heap_n || uv_now(w->loop) + ms < w->heap[0].due;
+	heap_push(w,
+	          (struct timer_ent){
+	              .due = uv_now(w->loop) + ms, .id = id, .seq = seq, .timer = (uint8_t)timer});
+	if (first)
+		rearm(w);
+}
+
+static void op_timer_stop(void *user, sip_txn_id id, enum sip_txn_timer timer)
+{
+	*timer_seq(user, id, timer) = 0;
+}
+
+static void handle_request(struct sip_request *rq);
+
+static void op_tu_request(void *user, sip_txn_id id, const struct sip_msg *req)
+{
+	struct sip_worker *w = user;
+	struct sip_request *rq = w->cur;
+	if (!rq || rq->msg != req)
+		return;
+	rq->txn = req->method_id == SIP_METHOD_ACK ? 0 : id;
+	handle_request(rq);
+}
+
+static struct client_slot *client_of(struct sip_worker *w, sip_txn_id id)
+{
+	struct client_slot *c = &w->clients[(uint32_t)id];
+	return c->id == id && c->cb ? c : NULL;
+}
+
+static void op_tu_response(void *user, sip_txn_id id, const struct sip_msg *resp)
+{
+	struct client_slot *c = client_of(user, id);
+	if (!c)
+		return;
+	sip_response_fn cb = c->cb;
+	void *ctx = c->ctx;
+	if (resp->status >= 200 && !(resp->status < 300 && resp->cseq.method.len == 6 &&
+	                             memcmp(resp->cseq.method.p, "INVITE", 6) == 0))
+		c->cb = NULL; /* final: nothing more for the TU (an INVITE's 2xx may repeat) */
+	cb(ctx, id, resp, resp->status);
+}
+
+static void client_failed(struct sip_worker *w, sip_txn_id id, int status)
+{
+	struct client_slot *c = client_of(w, id);
+	if (!c)
+		return;
+	sip_response_fn cb = c->cb;
+	c->cb = NULL;
+	cb(c->ctx, id, NULL, status);
+}
+
+static void op_tu_timeout(void *user, sip_txn_id id, enum sip_txn_timer timer)
+{
+	(void)timer;
+	client_failed(user, id, 408);
+}
+
+static void op_tu_transport_error(void *user, sip_txn_id id, int err)
+{
+	(void)err;
+	client_failed(user, id, 503);
+}
+
+static void op_terminated(void *user, sip_txn_id id)
+{
+	struct sip_worker *w = user;
+	struct client_slot *c = &w->clients[(uint32_t)id];
+	if (c->id == id)
+		memset(c, 0, sizeof(*c));
+	for (unsigned t = 0; t < SIP_TXN_TIMER__COUNT; t++)
+		*timer_seq(w, id, t) = 0;
+	atomic_store_explicit(&w->stats.transactions, sip_txn_count(w->txns) - 1,
+	                      memory_order_relaxed);
+}
+
+static const struct sip_txn_ops txn_ops = {
+    .send = op_send,
+    .timer_start = op_timer_start,
+    .timer_stop = op_timer_stop,
+    .tu_request = op_tu_request,
+    .tu_response = op_tu_response,
+    .tu_timeout = op_tu_timeout,
+    .tu_transport_error = op_tu_transport_error,
+    .terminated = op_terminated,
+};
+
+/* --- the TU's side ---------------------------------------------------------------- */
+
+int sip_worker_request(struct sip_worker *w, const char *buf, size_t len,
+                       const struct sip_txn_peer *flow, sip_response_fn cb, void *ctx,
+                       sip_txn_id *id)
+{
+	sip_txn_id tid;
+	int rc = sip_txn_client_new(w->txns, buf, len, flow, &tid);
+	if (rc != 0)
+		return rc;
+	w->clients[(uint32_t)tid] = (struct client_slot){.id = tid, .cb = cb, .ctx = ctx};
+	atomic_store_explicit(&w->stats.transactions, sip_txn_count(w->txns), memory_order_relaxed);
+	if (id)
+		*id = tid;
 	return 0;
+}
+
+void sip_worker_request_forget(struct sip_worker *w, sip_txn_id id)
+{
+	struct client_slot *c = client_of(w, id);
+	if (c)
+		c->cb = NULL;
+}
+
+int sip_worker_cancel(struct sip_worker *w, sip_txn_id id)
+{
+	int n = sip_txn_client_cancel_build(w->txns, id, w->reply_buf, sizeof(w->reply_buf));
+	if (n < 0)
+		return n;
+	/* The CANCEL goes where the INVITE went: the INVITE's flow. */
+	struct sip_txn_peer flow;
+	if (sip_txn_peer_get(w->txns, id, &flow) != 0)
+		return -ENOENT;
+	sip_txn_id cancel; /* its responses end in the transaction: nobody waits for them */
+	return sip_txn_client_new(w->txns, w->reply_buf, (size_t)n, &flow, &cancel);
+}
+
+int sip_worker_respond(struct sip_worker *w, sip_txn_id id, const char *buf, size_t len)
+{
+	return sip_txn_server_send_response(w->txns, id, buf, len);
+}
+
+int sip_worker_send(struct sip_worker *w, const char *buf, size_t len,
+                    const struct sip_txn_peer *flow)
+{
+	return flow_send(w, flow, buf, len);
+}
+
+int sip_worker_find_invite(struct sip_worker *w, const struct sip_msg *cancel, sip_txn_id *id)
+{
+	return sip_txn_server_find_invite(w->txns, cancel, id);
+}
+
+int sip_worker_via(struct sip_worker *w, const struct sip_txn_peer *flow, char *out, size_t cap)
+{
+	int n = snprintf(out, cap,
+	                 "Via: SIP/2.0/%s %s;branch=" BRANCH_PREFIX "%x.%" PRIx64 "%08x;rport\r\n",
+	                 flow->reliable ? "TCP" : "UDP", w->srv->self, w->id, ++w->branch_seq,
+	                 (unsigned)(w->srv->tag_salt >> 16));
+	return n < 0 || (size_t)n >= cap ? -ENOSPC : n;
+}
+
+const char *sip_worker_self(const struct sip_worker *w)
+{
+	return w->srv->self;
+}
+
+unsigned sip_worker_index(const struct sip_worker *w)
+{
+	return w->id;
+}
+
+int sip_branch_worker(struct sip_str b)
+{
+	if (!b.p || b.len < BRANCH_PREFIX_LEN + 2 || memcmp(b.p, BRANCH_PREFIX, BRANCH_PREFIX_LEN))
+		return -1;
+	int v = 0;
+	for (size_t i = BRANCH_PREFIX_LEN; i < b.len && b.p[i] != '.'; i++) {
+		char c = b.p[i];
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (d < 0 || v > 0xfff)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
 }
 
 /* --- requests ---------------------------------------------------------------- */
@@ -223,49 +831,112 @@ static bool check_require(struct sip_request *rq)
 	return true;
 }
 
-/* A well-formed request: the stateless answers and the method hooks. */
-static void handle_request(struct sip_request *rq)
+/* Does the top Route name koryod (a loose-routed request inside a dialog
+ * it record-routed)? Then the Request-URI is the next hop, not a domain. */
+static bool top_route_is_ours(const struct sip_server *srv, const struct sip_msg *m)
+{
+	struct sip_hdr_iter it;
+	struct sip_str v;
+	struct sip_nameaddr na;
+	struct sip_uri u;
+	sip_hdr_iter_init(&it, m, SIP_HDR_ROUTE);
+	if (sip_hdr_iter_next(&it, &v) != 1 || sip_nameaddr_parse(v, false, &na) != 0 ||
+	    sip_uri_parse(na.uri.p, na.uri.len, &u) != 0)
+		return false;
+	return u.scheme == SIP_URI_SIP && u.host_type == SIP_HOST_IPV4 && uri_is_ours(srv, &u);
+}
+
+/* The answers given without a transaction. Returns true when it answered
+ * (or dropped) the request. */
+static bool stateless_answer(struct sip_request *rq)
 {
 	struct sip_server *srv = rq->w->srv;
 	const struct sip_msg *m = rq->msg;
 	enum sip_method meth = m->method_id;
 
 	if (meth == SIP_METHOD_ACK)
-		return; /* never answered; the ACK of a stateless non-2xx answer ends here */
+		return false; /* never answered */
 	if (m->ruri.scheme == SIP_URI_OTHER) {
 		sip_request_reply(rq, 416, NULL, NULL);
-		return;
+		return true;
 	}
-	bool ours = uri_is_ours(srv, &m->ruri);
+	bool routed = top_route_is_ours(srv, m);
+	bool ours = routed || uri_is_ours(srv, &m->ruri);
 	/* A request that would be relayed with no hops left (RFC 3261 16.3);
 	 * OPTIONS to koryod itself is answered (ibid., item 2). */
-	if (m->max_forwards == 0 && !(ours && meth == SIP_METHOD_OPTIONS)) {
+	if (m->max_forwards == 0 && !(ours && !routed && meth == SIP_METHOD_OPTIONS)) {
 		sip_request_reply(rq, 483, NULL, NULL);
-		return;
+		return true;
 	}
 	if (!ours) {
 		/* Never forwarded: koryod sends nowhere a message names. */
 		sip_request_reply(rq, 403, "No Trunk Configured", NULL);
-		return;
+		return true;
 	}
-	if (meth != SIP_METHOD_CANCEL && check_require(rq))
-		return;
+	return meth != SIP_METHOD_CANCEL && check_require(rq);
+}
+
+/* A request its server transaction hands over (ACK: one that matched no
+ * transaction): the method's hook, or the default answer. */
+static void handle_request(struct sip_request *rq)
+{
+	struct sip_server *srv = rq->w->srv;
+	enum sip_method meth = rq->msg->method_id;
 	if (srv->hooks.method[meth]) {
 		srv->hooks.method[meth](srv->hooks.ctx, rq);
 		return;
 	}
 	switch (meth) {
+	case SIP_METHOD_ACK:
+		break; /* the ACK of a 2xx nobody sent: dropped */
 	case SIP_METHOD_OPTIONS:
 		sip_request_reply(rq, 200, NULL, srv->options_extra);
 		break;
 	case SIP_METHOD_CANCEL:
-		/* Stateless: there is no transaction it could cancel (RFC 3261 9.2). */
+		/* No transaction it could cancel (RFC 3261 9.2). */
 		sip_request_reply(rq, 481, NULL, NULL);
 		break;
 	default:
 		sip_request_reply(rq, 501, NULL, NULL);
 		break;
 	}
+}
+
+static void handle_response(struct sip_worker *w, const struct sip_msg *m, const char *data,
+                            size_t len, enum sip_transport_kind kind,
+                            const struct sockaddr_in *src);
+
+/* A request: stateless answers first, then its transaction. */
+static void handle_request_in(struct sip_request *rq)
+{
+	struct sip_worker *w = rq->w;
+	if (stateless_answer(rq))
+		return;
+	w->cur = rq;
+	int rc = sip_txn_server_recv_request(w->txns, rq->msg, &rq->flow, NULL);
+	w->cur = NULL;
+	switch (rc) {
+	case SIP_TXN_PASSED:
+		break;
+	case SIP_TXN_ABSORBED:
+		count(&w->stats.absorbed);
+		break;
+	case SIP_TXN_NO_MATCH: /* an ACK of a 2xx: the TU routes it */
+		rq->txn = 0;
+		handle_request(rq);
+		break;
+	case -ENOSPC:
+		LOGW("sip", "transaction table full (%u): answering 503", w->max_txns);
+		sip_request_reply(rq, 503, NULL, "Retry-After: 5\r\n");
+		break;
+	case -EMSGSIZE:
+		sip_request_reply(rq, 400, "Branch Too Long", NULL);
+		break;
+	default:
+		log_call(LOG_WARN, rq->msg, "no transaction for the request");
+		break;
+	}
+	atomic_store_explicit(&w->stats.transactions, sip_txn_count(w->txns), memory_order_relaxed);
 }
 
 /* One message from UDP (a datagram) or TCP (a framed message). */
@@ -276,6 +947,7 @@ static void handle_message(struct sip_worker *w, const char *data, size_t len,
 	struct sip_msg *m = &w->msg;
 	struct sip_request rq = {
 	    .msg = m, .src = *src, .reliable = conn != NULL, .w = w, .conn = conn};
+	flow_of(w, src, conn, &rq.flow);
 	int rc = sip_msg_parse(m, data, len, kind);
 	if (rc != 0) {
 		count(&w->stats.bad_messages);
@@ -296,12 +968,57 @@ static void handle_message(struct sip_worker *w, const char *data, size_t len,
 		return;
 	}
 	if (!m->is_request) {
-		/* koryod sends no requests yet: any response is a stray one. */
-		count(&w->stats.stray_responses);
+		handle_response(w, m, data, len, kind, src);
 		return;
 	}
 	count(&w->stats.requests[m->method_id < SIP_SERVER_METHODS ? m->method_id : 0]);
-	handle_request(&rq);
+	handle_request_in(&rq);
+}
+
+/* --- responses ---------------------------------------------------------------- */
+
+struct handoff {
+	enum sip_transport_kind kind;
+	struct sockaddr_in src;
+	size_t len;
+	char data[];
+};
+
+static void on_handoff(void *arg, struct sip_worker *w)
+{
+	struct handoff *h = arg;
+	struct sip_msg *m = &w->msg;
+	if (sip_msg_parse(m, h->data, h->len, h->kind) == 0 && !m->is_request)
+		handle_response(w, m, h->data, h->len, h->kind, &h->src);
+	free(h);
+}
+
+static void handle_response(struct sip_worker *w, const struct sip_msg *m, const char *data,
+                            size_t len, enum sip_transport_kind kind, const struct sockaddr_in *src)
+{
+	int owner = sip_branch_worker(m->via.branch);
+	if (owner >= 0 && (unsigned)owner != w->id && (unsigned)owner < w->srv->n_workers) {
+		struct handoff *h = malloc(sizeof(*h) + len);
+		if (!h)
+			return;
+		h->kind = kind;
+		h->src = *src;
+		h->len = len;
+		memcpy(h->data, data, len);
+		if (sip_server_post(w->srv, (unsigned)owner, on_handoff, h) != 0)
+			free(h);
+		else
+			count(&w->stats.handoffs);
+		return;
+	}
+	int rc = sip_txn_client_recv_response(w->txns, m);
+	if (rc == SIP_TXN_NO_MATCH) {
+		count(&w->stats.stray_responses);
+		if (w->srv->hooks.stray_response)
+			w->srv->hooks.stray_response(w->srv->hooks.ctx, w, m);
+	} else if (rc == SIP_TXN_ABSORBED) {
+		count(&w->stats.absorbed);
+	}
 }
 
 /* --- UDP --------------------------------------------------------------------- */
@@ -376,6 +1093,7 @@ static void conn_close(struct sip_conn *conn, const char *why)
 		}
 	}
 	atomic_fetch_sub_explicit(&w->stats.tcp_connections, 1, memory_order_relaxed);
+	conn_unregister(w, conn);
 	uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
 }
 
@@ -449,6 +1167,7 @@ static void conn_refuse(struct sip_conn *conn, const char *data, size_t len)
 	}
 	struct sip_request rq = {
 	    .msg = m, .src = conn->peer, .reliable = true, .w = w, .conn = conn};
+	flow_of(w, &conn->peer, conn, &rq.flow);
 	if (sip_request_reply(&rq, status, status == 400 ? "Bad Content-Length" : NULL, NULL) !=
 	    0) {
 		conn_close(conn, "bad framing");
@@ -523,6 +1242,10 @@ static void on_connection(uv_stream_t *listener, int status)
 		return;
 	}
 	conn->last_ms = uv_now(w->loop);
+	if (conn_register(w, conn) != 0) {
+		uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
+		return;
+	}
 	conn->next = w->conns;
 	w->conns = conn;
 	atomic_fetch_add_explicit(&w->stats.tcp_connections, 1, memory_order_relaxed);
@@ -610,6 +1333,19 @@ int sip_server_create(const struct sip_server_options *opt, struct sip_server **
 	if (opt->hooks)
 		srv->hooks = *opt->hooks;
 	snprintf(srv->server_hdr, sizeof(srv->server_hdr), "koryo/%s", KORYO_VERSION);
+	{
+		char ip[INET_ADDRSTRLEN];
+		struct in_addr self = a;
+		/* Listening everywhere, koryod names itself by its first non-loopback
+		 * address (loopback if it has none). */
+		for (unsigned i = 0; a.s_addr == htonl(INADDR_ANY) && i < srv->n_local; i++) {
+			self = srv->local[i];
+			if ((ntohl(self.s_addr) >> 24) != 127)
+				break;
+		}
+		inet_ntop(AF_INET, &self, ip, sizeof(ip));
+		snprintf(srv->self, sizeof(srv->self), "%s:%u", ip, opt->port);
+	}
 	build_options_extra(srv);
 	/* The To tags' salt: unpredictable enough that tags of different
 	 * requests do not collide and cannot be guessed ahead (RFC 3261 19.3). */
@@ -619,6 +1355,9 @@ int sip_server_create(const struct sip_server_options *opt, struct sip_server **
 	for (unsigned i = 0; i < opt->workers; i++) {
 		srv->workers[i].srv = srv;
 		srv->workers[i].id = i;
+		srv->workers[i].max_txns =
+		    opt->max_transactions ? opt->max_transactions : SIP_MAX_TXNS_DEFAULT;
+		pthread_mutex_init(&srv->workers[i].inbox_lock, NULL);
 	}
 	*out = srv;
 	return 0;
@@ -629,6 +1368,23 @@ int sip_server_worker_start(void *srv_, unsigned worker, uv_loop_t *loop)
 	struct sip_server *srv = srv_;
 	struct sip_worker *w = &srv->workers[worker];
 	w->loop = loop;
+	struct sip_txn_config tcfg;
+	sip_txn_config_init(&tcfg);
+	tcfg.max_txns = w->max_txns;
+	w->timer_seq = calloc((size_t)w->max_txns * SIP_TXN_TIMER__COUNT, sizeof(*w->timer_seq));
+	w->clients = calloc(w->max_txns, sizeof(*w->clients));
+	if (!w->timer_seq || !w->clients || sip_txn_table_new(&w->txns, &tcfg, &txn_ops, w) != 0) {
+		LOGE("sip", "out of memory for %u transactions", w->max_txns);
+		return -ENOMEM;
+	}
+	uv_timer_init(loop, &w->txn_timer);
+	w->txn_timer.data = w;
+	w->txn_timer_open = true;
+	uv_async_init(loop, &w->inbox, on_inbox);
+	w->inbox.data = w;
+	pthread_mutex_lock(&w->inbox_lock);
+	w->inbox_open = true;
+	pthread_mutex_unlock(&w->inbox_lock);
 	uv_check_init(loop, &w->flush);
 	w->flush.data = w;
 	uv_check_start(&w->flush, on_flush);
@@ -698,12 +1454,32 @@ void sip_server_worker_stop(void *srv_, unsigned worker)
 	}
 	if (w->sweep_open)
 		uv_close((uv_handle_t *)&w->sweep, NULL);
+	if (w->txn_timer_open)
+		uv_close((uv_handle_t *)&w->txn_timer, NULL);
+	pthread_mutex_lock(&w->inbox_lock);
+	bool inbox = w->inbox_open;
+	w->inbox_open = false;
+	pthread_mutex_unlock(&w->inbox_lock);
+	if (inbox) {
+		on_inbox(&w->inbox); /* what was posted before the close runs (or fails) now */
+		uv_close((uv_handle_t *)&w->inbox, NULL);
+	}
 }
 
 void sip_server_destroy(struct sip_server *srv)
 {
 	if (!srv)
 		return;
+	for (unsigned i = 0; i < srv->n_workers; i++) {
+		struct sip_worker *w = &srv->workers[i];
+		sip_txn_table_free(w->txns);
+		free(w->timer_seq);
+		free(w->clients);
+		free(w->heap);
+		free(w->conn_tab);
+		free(w->conn_gen);
+		pthread_mutex_destroy(&w->inbox_lock);
+	}
 	free(srv->workers);
 	free(srv);
 }
@@ -725,5 +1501,9 @@ void sip_server_get_stats(struct sip_server *srv, struct sip_server_stats *out)
 		out->send_errors += atomic_load_explicit(&c->send_errors, memory_order_relaxed);
 		out->tcp_connections +=
 		    atomic_load_explicit(&c->tcp_connections, memory_order_relaxed);
+		out->transactions += atomic_load_explicit(&c->transactions, memory_order_relaxed);
+		out->retransmissions_absorbed +=
+		    atomic_load_explicit(&c->absorbed, memory_order_relaxed);
+		out->handoffs += atomic_load_explicit(&c->handoffs, memory_order_relaxed);
 	}
 }

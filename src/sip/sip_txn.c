@@ -1140,3 +1140,12 @@ int sip_txn_kind_get(const struct sip_txn_table *tab, sip_txn_id id)
 	const struct txn *t = txn_slot(tab, id);
 	return t ? t->kind : -ENOENT;
 }
+
+int sip_txn_peer_get(const struct sip_txn_table *tab, sip_txn_id id, struct sip_txn_peer *out)
+{
+	const struct txn *t = txn_slot(tab, id);
+	if (!t)
+		return -ENOENT;
+	*out = t->peer;
+	return 0;
+}

@@ -216,6 +216,9 @@ int sip_txn_timer_fired(struct sip_txn_table *tab, sip_txn_id id, enum sip_txn_t
  * (tu_transport_error, terminated). Returns 0 or -ENOENT. */
 int sip_txn_transport_failed(struct sip_txn_table *tab, sip_txn_id id, int err);
 
+/* The peer a live transaction talks to: 0 with *out, or -ENOENT. */
+int sip_txn_peer_get(const struct sip_txn_table *tab, sip_txn_id id, struct sip_txn_peer *out);
+
 /* State and kind of a live transaction, or -ENOENT. */
 int sip_txn_state_get(const struct sip_txn_table *tab, sip_txn_id id);
 int sip_txn_kind_get(const struct sip_txn_table *tab, sip_txn_id id);

@@ -1,0 +1,150 @@
+#pragma once
+/* What the parts of the SIP service core share (internal to src/sip):
+ * sip_location.c (subscribers' SIP state: bindings, cell, authentication
+ * state), sip_registrar.c, sip_proxy.c (with dialogs and CDRs) and
+ * sip_core.c (creation, hooks, queries). */
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "crypto/digest.h"
+#include "hlr/subscr.h"
+#include "sip/sip_core.h"
+#include "sip/sip_server.h"
+#include "store/store_queue.h"
+
+#define SIP_LOC_SHARDS  64
+#define SIP_NONCE_SLOTS 4 /* digest nonces tracked per subscriber (nonce-count) */
+#define SIP_AKA_PENDING 2 /* AKA challenges outstanding per subscriber */
+#define SIP_SRC_BUCKETS 4096
+#define SIP_DLG_SHARDS  16
+
+struct sip_binding {
+	struct sip_txn_peer flow;
+	int64_t expires_at;
+	char *contact; /* owned */
+	char *path;    /* owned, "" when none */
+};
+
+/* One subscriber's SIP state. Guarded by its shard's lock. */
+struct sip_user {
+	uint64_t imsi;
+	struct sip_binding *b;
+	uint8_t n;
+	char cell[SIP_CELL_MAX];
+	int64_t cell_at;
+	/* Nonce-count tracking: the nonces this subscriber used lately and the
+	 * highest nc of each; a nonce issued at or before floor that is not in
+	 * the list was evicted from it and is refused as stale. */
+	struct {
+		uint64_t hash;
+		uint64_t issued;
+		uint32_t nc;
+	} nonces[SIP_NONCE_SLOTS];
+	uint8_t nonce_next;
+	uint64_t nonce_floor;
+	struct {
+		uint8_t rand[16];
+		uint8_t xres[16];
+		uint8_t xres_len;
+		int64_t at;
+	} aka[SIP_AKA_PENDING];
+	uint8_t aka_next;
+	/* Failed authentications in the current window. */
+	uint32_t fails;
+	int64_t fail_window;
+};
+
+struct sip_loc_shard {
+	pthread_mutex_t lock;
+	struct sip_user **cells; /* open addressing by IMSI */
+	size_t cap, used;
+};
+
+struct sip_src_bucket {
+	uint32_t fails;
+	int64_t window;
+};
+
+struct sip_dialog;
+
+struct sip_dlg_shard {
+	pthread_mutex_t lock;
+	struct sip_dialog *head;
+};
+
+struct sip_core {
+	struct sip_core_options opt;
+	char domain[256];
+	struct hlr_registry *reg;
+	struct store *st;
+	struct store_queue *q;
+	struct sip_server *srv;
+	uint8_t nonce_key[DIGEST_NONCE_KEY_LEN];
+
+	struct sip_loc_shard loc[SIP_LOC_SHARDS];
+	pthread_mutex_t src_lock;
+	struct sip_src_bucket src[SIP_SRC_BUCKETS];
+
+	struct sip_dlg_shard dlg[SIP_DLG_SHARDS];
+	atomic_int_fast64_t next_cdr_id;
+	struct sip_proxy_worker *pw; /* one per transport worker */
+	unsigned n_pw;
+
+	struct {
+		atomic_uint_fast64_t bindings, registered_users, registrations, auth_challenges,
+		    auth_failures, auth_rate_limited, aka_resyncs, unknown_cells, calls_active,
+		    calls_answered, calls_failed, calls_cancelled, calls_refused, messages_relayed,
+		    cdrs_written, cdr_write_errors;
+	} stats;
+};
+
+static inline void sip_count(atomic_uint_fast64_t *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+/* --- sip_location.c --- */
+int sip_loc_init(struct sip_core *core);
+void sip_loc_free(struct sip_core *core);
+/* Loads the stored bindings, deleting expired ones. 0 or -EIO. */
+int sip_loc_load(struct sip_core *core);
+/* Finds (create: makes) the subscriber's state and locks its shard; NULL if
+ * absent (or out of memory). Unlock with sip_loc_unlock(). */
+struct sip_user *sip_loc_lock(struct sip_core *core, uint64_t imsi, bool create);
+void sip_loc_unlock(struct sip_core *core, uint64_t imsi);
+/* Drops bindings expired at now (memory only; their rows go at the next
+ * load or overwrite). Caller holds the lock. */
+void sip_loc_prune(struct sip_core *core, struct sip_user *u, int64_t now);
+/* Sets a binding in memory (caller holds the lock). 0, -ENOMEM. */
+int sip_loc_bind(struct sip_core *core, struct sip_user *u, const char *contact, const char *path,
+                 const struct sip_txn_peer *flow, int64_t expires_at);
+/* Removes one (contact) or all (NULL) bindings in memory. */
+void sip_loc_unbind(struct sip_core *core, struct sip_user *u, const char *contact);
+/* Queues the store write of a binding (expires_at 0: delete); the last one
+ * of a request carries done. 0 or the queue's error. */
+int sip_loc_persist(struct sip_core *core, uint64_t imsi, const char *contact, const char *path,
+                    const struct sip_txn_peer *flow, int64_t expires_at, store_done_fn done,
+                    void *ctx);
+/* Records the cell a P-Access-Network-Info header names (counts unknown ones). */
+void sip_loc_cell(struct sip_core *core, uint64_t imsi, const struct sip_msg *m);
+/* Failed-authentication limiter per source address. */
+bool sip_src_limited(struct sip_core *core, uint32_t addr, int64_t now, int64_t *retry_after);
+void sip_src_failed(struct sip_core *core, uint32_t addr, int64_t now);
+
+/* Subscriber of a URI's user part in any form (IMSI, E.164 with or without
+ * '+', national with the trunk prefix); 0 and *out, or -ENOENT. */
+int sip_subscr_of_user(struct sip_core *core, struct sip_str user, struct hlr_subscr *out);
+
+/* --- sip_registrar.c --- */
+void sip_registrar_on_register(void *ctx, struct sip_request *rq);
+
+/* --- sip_proxy.c --- */
+int sip_proxy_init(struct sip_core *core, unsigned workers);
+void sip_proxy_free(struct sip_core *core);
+void sip_proxy_on_invite(void *ctx, struct sip_request *rq);
+void sip_proxy_on_message(void *ctx, struct sip_request *rq);
+void sip_proxy_on_cancel(void *ctx, struct sip_request *rq);
+void sip_proxy_on_ack(void *ctx, struct sip_request *rq);
+void sip_proxy_on_in_dialog(void *ctx, struct sip_request *rq);
+void sip_proxy_on_stray_response(void *ctx, struct sip_worker *w, const struct sip_msg *m);

@@ -1,0 +1,847 @@
+/* The stateful proxy (docs/sip-proxy.md): calls and messages between
+ * subscribers routed by MSISDN to every registered contact (forking),
+ * INVITEs record-routed, in-dialog requests routed by the dialog's own
+ * flows (never by a host a message names), the routing hook, dialogs and
+ * one CDR per call attempt. Everything here runs on the worker that owns
+ * the server transaction; the dialog table is shared. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "hlr/registry.h"
+#include "sip/sip_core_internal.h"
+#include "sip/sip_reply.h"
+#include "store/store.h"
+#include "store/store_queue.h"
+
+#define FWD_MAX (SIP_REPLY_MAX + 2048)
+
+struct sip_dialog {
+	struct sip_dialog *next;
+	char call_id[128];
+	char caller_tag[128], callee_tag[128];
+	uint64_t caller_imsi, caller_msisdn, callee_imsi, callee_msisdn;
+	char caller_cell[SIP_CELL_MAX], callee_cell[SIP_CELL_MAX];
+	struct sip_txn_peer caller_flow, callee_flow;
+	bool answered;
+	int64_t start_ms, answer_ms;
+};
+
+struct branch {
+	sip_txn_id id;
+	int final; /* 0 until a final response (or failure) */
+	struct sip_txn_peer flow;
+};
+
+/* One proxied request: its server transaction and its branches. */
+struct pctx {
+	struct pctx *next, *prev;
+	struct sip_core *core;
+	struct sip_worker *w;
+	sip_txn_id server;
+	enum sip_method method;
+	bool initial_invite, answered, final_sent, cancelled;
+	char call_id[128];
+	unsigned n, pending;
+	struct branch br[SIP_MAX_BINDINGS];
+	int best;
+	char *best_resp;
+	size_t best_len;
+	struct sip_deferred *req; /* the request, for an answer of koryod's own */
+};
+
+struct sip_proxy_worker {
+	struct pctx *head;
+};
+
+static _Thread_local char fwd[FWD_MAX];
+
+/* Unix milliseconds on koryod's clock (clock_now() moves with test offsets). */
+static int64_t now_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (clock_now() - tv.tv_sec) * 1000 + (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void copy_str(char *out, size_t cap, struct sip_str s)
+{
+	size_t n = s.len < cap - 1 ? s.len : cap - 1;
+	if (n)
+		memcpy(out, s.p, n);
+	out[n] = '\0';
+}
+
+/* --- dialogs ------------------------------------------------------------------ */
+
+static unsigned dlg_shard(const char *call_id)
+{
+	uint32_t h = 2166136261u;
+	for (; *call_id; call_id++)
+		h = (h ^ (uint8_t)*call_id) * 16777619u;
+	return h % SIP_DLG_SHARDS;
+}
+
+static struct sip_dialog **dlg_find(struct sip_core *core, const char *call_id)
+{
+	struct sip_dialog **pp = &core->dlg[dlg_shard(call_id)].head;
+	for (; *pp; pp = &(*pp)->next) {
+		if (strcmp((*pp)->call_id, call_id) == 0)
+			break;
+	}
+	return pp;
+}
+
+static void cdr_done(void *ctx, int rc)
+{
+	struct sip_core *core = ctx;
+	sip_count(rc == 0 ? &core->stats.cdrs_written : &core->stats.cdr_write_errors);
+	if (rc != 0)
+		LOGE("sip", "a call detail record was not stored");
+}
+
+static struct store_param ip(int64_t v)
+{
+	return (struct store_param){.type = STORE_PARAM_INT, .i = v};
+}
+
+static struct store_param tp(const char *s)
+{
+	struct store_param p = {.type = STORE_PARAM_TEXT};
+	snprintf(p.text, sizeof(p.text), "%s", s);
+	return p;
+}
+
+/* Writes the CDR of a call attempt that ended. */
+static void cdr_write(struct sip_core *core, const struct sip_dialog *d, int status,
+                      const char *cause)
+{
+	struct store_param p[13] = {ip(atomic_fetch_add(&core->next_cdr_id, 1)),
+	                            tp(d->call_id),
+	                            ip((int64_t)d->caller_imsi),
+	                            ip((int64_t)d->caller_msisdn),
+	                            ip((int64_t)d->callee_imsi),
+	                            ip((int64_t)d->callee_msisdn),
+	                            tp(d->caller_cell),
+	                            tp(d->callee_cell),
+	                            ip(d->start_ms),
+	                            ip(d->answer_ms),
+	                            ip(now_ms()),
+	                            ip(status),
+	                            tp(cause)};
+	if (store_queue_submit(core->q,
+	                       "INSERT INTO sip_cdr (id, call_id, caller_imsi, caller_msisdn, "
+	                       "callee_imsi, callee_msisdn, caller_cell, callee_cell, start_ms, "
+	                       "answer_ms, end_ms, status, cause) VALUES ($1, $2, $3, $4, $5, $6, "
+	                       "$7, $8, $9, $10, $11, $12, $13)",
+	                       p, 13, cdr_done, core) != 0) {
+		sip_count(&core->stats.cdr_write_errors);
+		LOGE("sip", "Call-ID='%s': call detail record not queued", d->call_id);
+	}
+}
+
+static const char *cause_of(int status)
+{
+	switch (status) {
+	case 487:
+		return "cancelled";
+	case 486:
+	case 600:
+		return "busy";
+	case 408:
+	case 480:
+		return "no-answer";
+	case 403:
+		return "refused";
+	case 404:
+		return "unknown-number";
+	default:
+		return status < 300 ? "normal" : "failed";
+	}
+}
+
+/* Ends the dialog of call_id (removing it) with a CDR. */
+static void dlg_end(struct sip_core *core, const char *call_id, int status, const char *cause)
+{
+	struct sip_dlg_shard *sh = &core->dlg[dlg_shard(call_id)];
+	pthread_mutex_lock(&sh->lock);
+	struct sip_dialog **pp = dlg_find(core, call_id), *d = *pp;
+	if (d)
+		*pp = d->next;
+	pthread_mutex_unlock(&sh->lock);
+	if (!d)
+		return;
+	atomic_fetch_sub_explicit(&core->stats.calls_active, 1, memory_order_relaxed);
+	if (!d->answered) {
+		if (status == 487)
+			sip_count(&core->stats.calls_cancelled);
+		else
+			sip_count(&core->stats.calls_failed);
+	}
+	cdr_write(core, d, d->answered ? 200 : status, cause ? cause : cause_of(status));
+	free(d);
+}
+
+/* A CDR for an attempt refused before any dialog existed. */
+static void cdr_refused(struct sip_core *core, const struct sip_msg *m,
+                        const struct hlr_subscr *caller, const struct hlr_subscr *callee,
+                        int status)
+{
+	struct sip_dialog d = {.caller_imsi = caller->imsi,
+	                       .caller_msisdn = caller->msisdn,
+	                       .callee_imsi = callee ? callee->imsi : 0,
+	                       .callee_msisdn = callee ? callee->msisdn : 0,
+	                       .start_ms = now_ms()};
+	copy_str(d.call_id, sizeof(d.call_id), m->call_id);
+	struct sip_user *u = sip_loc_lock(core, caller->imsi, false);
+	if (u) {
+		memcpy(d.caller_cell, u->cell, sizeof(d.caller_cell));
+		sip_loc_unlock(core, caller->imsi);
+	}
+	sip_count(status == 403 ? &core->stats.calls_refused : &core->stats.calls_failed);
+	cdr_write(core, &d, status, cause_of(status));
+}
+
+/* --- message building ------------------------------------------------------------ */
+
+static size_t put(char *out, size_t n, size_t cap, const char *p, size_t len)
+{
+	if (n + len < cap)
+		memcpy(out + n, p, len);
+	return n + len;
+}
+
+static size_t put_s(char *out, size_t n, size_t cap, const char *s)
+{
+	return put(out, n, cap, s, strlen(s));
+}
+
+/* The first value of a list header field and what follows it ("" if none). */
+static bool first_value_rest(const struct sip_msg *m, enum sip_hdr_type t, struct sip_str *first,
+                             struct sip_str *rest)
+{
+	struct sip_hdr_iter it;
+	sip_hdr_iter_init(&it, m, t);
+	if (sip_hdr_iter_next(&it, first) != 1)
+		return false;
+	const struct sip_hdr *h = sip_msg_header_first(m, t);
+	const char *end = h->value.p + h->value.len, *p = first->p + first->len;
+	while (p < end && (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r' || *p == '\n'))
+		p++;
+	*rest = (struct sip_str){p, (size_t)(end - p)};
+	return true;
+}
+
+/* Copies the header fields of m except those skip says, with
+ * Max-Forwards decremented and Content-Length recomputed. skip_first_of:
+ * the type whose first value is dropped (Via of a response, our Route). */
+static size_t copy_headers(const struct sip_msg *m, int skip_first_of, char *out, size_t n,
+                           size_t cap)
+{
+	char line[64];
+	struct sip_str first, rest;
+	bool have_rest = skip_first_of >= 0 &&
+	                 first_value_rest(m, (enum sip_hdr_type)skip_first_of, &first, &rest);
+	for (unsigned i = 0; i < m->n_hdrs; i++) {
+		const struct sip_hdr *h = &m->hdrs[i];
+		if ((int)i == (skip_first_of >= 0 ? m->first[skip_first_of] : -1)) {
+			if (have_rest && rest.len) {
+				n = put_s(out, n, cap, sip_hdr_name(h->type));
+				n = put(out, n, cap, ": ", 2);
+				n = put(out, n, cap, rest.p, rest.len);
+				n = put(out, n, cap, "\r\n", 2);
+			}
+			continue;
+		}
+		if (h->type == SIP_HDR_MAX_FORWARDS) {
+			snprintf(line, sizeof(line), "Max-Forwards: %d\r\n",
+			         m->max_forwards > 0 ? m->max_forwards - 1 : 0);
+			n = put_s(out, n, cap, line);
+			continue;
+		}
+		if (h->type == SIP_HDR_CONTENT_LENGTH)
+			continue;
+		n = put(out, n, cap, h->name.p, h->name.len);
+		n = put(out, n, cap, ": ", 2);
+		n = put(out, n, cap, h->value.p, h->value.len);
+		n = put(out, n, cap, "\r\n", 2);
+	}
+	if (m->is_request && m->max_forwards < 0)
+		n = put_s(out, n, cap, "Max-Forwards: 70\r\n");
+	snprintf(line, sizeof(line), "Content-Length: %zu\r\n\r\n", m->body.len);
+	n = put_s(out, n, cap, line);
+	return put(out, n, cap, m->body.p, m->body.len);
+}
+
+/* The request to send on: new Request-URI (NULL: kept), koryod's Via,
+ * Record-Route and Route (a binding's Path) when given, our Route popped. */
+static int build_request(struct sip_worker *w, const struct sip_msg *m, const char *ruri,
+                         const struct sip_txn_peer *flow, bool record_route, const char *path,
+                         bool pop_route)
+{
+	size_t n = 0;
+	n = put(fwd, n, FWD_MAX, m->method.p, m->method.len);
+	n = put(fwd, n, FWD_MAX, " ", 1);
+	if (ruri)
+		n = put_s(fwd, n, FWD_MAX, ruri);
+	else
+		n = put(fwd, n, FWD_MAX, m->ruri_str.p, m->ruri_str.len);
+	n = put_s(fwd, n, FWD_MAX, " SIP/2.0\r\n");
+	char via[256];
+	int vl = sip_worker_via(w, flow, via, sizeof(via));
+	if (vl < 0)
+		return -ENOSPC;
+	n = put(fwd, n, FWD_MAX, via, (size_t)vl);
+	if (record_route) {
+		n = put_s(fwd, n, FWD_MAX, "Record-Route: <sip:");
+		n = put_s(fwd, n, FWD_MAX, sip_worker_self(w));
+		n = put_s(fwd, n, FWD_MAX, ";lr>\r\n");
+	}
+	if (path && path[0]) {
+		n = put_s(fwd, n, FWD_MAX, "Route: ");
+		n = put_s(fwd, n, FWD_MAX, path);
+		n = put_s(fwd, n, FWD_MAX, "\r\n");
+	}
+	n = copy_headers(m, pop_route ? SIP_HDR_ROUTE : -1, fwd, n, FWD_MAX);
+	return n < FWD_MAX ? (int)n : -ENOSPC;
+}
+
+/* A response without its top Via (ours), to send upstream. */
+static int build_response(const struct sip_msg *r)
+{
+	const char *eol = memchr(r->buf, '\n', r->len);
+	if (!eol)
+		return -EINVAL;
+	size_t n = put(fwd, 0, FWD_MAX, r->buf, (size_t)(eol - r->buf) + 1);
+	n = copy_headers(r, SIP_HDR_VIA, fwd, n, FWD_MAX);
+	return n < FWD_MAX ? (int)n : -ENOSPC;
+}
+
+/* --- proxy contexts ---------------------------------------------------------------- */
+
+static struct pctx *pctx_new(struct sip_core *core, struct sip_request *rq)
+{
+	struct pctx *p = calloc(1, sizeof(*p));
+	if (!p || !(p->req = sip_request_defer(rq))) {
+		free(p);
+		return NULL;
+	}
+	p->core = core;
+	p->w = rq->w;
+	p->server = rq->txn;
+	p->method = rq->msg->method_id;
+	copy_str(p->call_id, sizeof(p->call_id), rq->msg->call_id);
+	struct sip_proxy_worker *pw = &core->pw[sip_worker_index(rq->w)];
+	p->next = pw->head;
+	if (pw->head)
+		pw->head->prev = p;
+	pw->head = p;
+	return p;
+}
+
+static void pctx_free(struct pctx *p)
+{
+	struct sip_proxy_worker *pw = &p->core->pw[sip_worker_index(p->w)];
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		pw->head = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	for (unsigned i = 0; i < p->n; i++)
+		sip_worker_request_forget(p->w, p->br[i].id); /* an INVITE's 2xx may repeat */
+	free(p->best_resp);
+	sip_deferred_free(p->req);
+	free(p);
+}
+
+static void maybe_free(struct pctx *p)
+{
+	if (p->final_sent && p->pending == 0)
+		pctx_free(p);
+}
+
+/* RFC 3261 16.7 step 6, simplified: a 6xx beats the rest, else the lowest code. */
+static bool better(int a, int than)
+{
+	if (!than)
+		return true;
+	if (than >= 600)
+		return false;
+	return a >= 600 || a < than;
+}
+
+static void send_up(struct pctx *p, const struct sip_msg *r, int status)
+{
+	int n = r ? build_response(r) : -EINVAL;
+	if (n > 0)
+		sip_worker_respond(p->w, p->server, fwd, (size_t)n);
+	(void)status;
+}
+
+/* Every branch has answered with a failure: the best one goes upstream. */
+static void send_best(struct pctx *p)
+{
+	p->final_sent = true;
+	if (p->best_resp) {
+		sip_worker_respond(p->w, p->server, p->best_resp, p->best_len);
+	} else if (p->req) {
+		/* Timeouts only: answer 408 ourselves (no response to copy). */
+		sip_deferred_reply(p->req, p->best ? p->best : 408, NULL, NULL);
+		p->req = NULL;
+	}
+	if (p->initial_invite)
+		dlg_end(p->core, p->call_id, p->best ? p->best : 408, NULL);
+}
+
+static void on_branch(void *ctx, sip_txn_id id, const struct sip_msg *r, int status)
+{
+	struct pctx *p = ctx;
+	struct branch *b = NULL;
+	for (unsigned i = 0; i < p->n; i++) {
+		if (p->br[i].id == id)
+			b = &p->br[i];
+	}
+	if (!b)
+		return;
+	if (status < 200) {
+		if (status > 100 && !p->final_sent)
+			send_up(p, r, status);
+		return;
+	}
+	bool first_final = !b->final;
+	if (first_final) {
+		b->final = status;
+		p->pending--;
+	}
+	struct sip_core *core = p->core;
+	if (status < 300) {
+		/* A 2xx goes up at once (also a second one from another branch),
+		 * the dialog marked answered first so the API never lags it. */
+		if (p->initial_invite && !p->answered) {
+			struct sip_dlg_shard *sh = &core->dlg[dlg_shard(p->call_id)];
+			pthread_mutex_lock(&sh->lock);
+			struct sip_dialog *d = *dlg_find(core, p->call_id);
+			if (d && r) {
+				d->answered = true;
+				d->answer_ms = now_ms();
+				d->callee_flow = b->flow;
+				copy_str(d->callee_tag, sizeof(d->callee_tag), r->to.tag);
+			}
+			pthread_mutex_unlock(&sh->lock);
+			sip_count(&core->stats.calls_answered);
+		}
+		send_up(p, r, status);
+		if (p->method == SIP_METHOD_MESSAGE && !p->answered)
+			sip_count(&core->stats.messages_relayed);
+		if (p->method == SIP_METHOD_BYE && !p->answered)
+			dlg_end(core, p->call_id, 200, "normal");
+		p->answered = true;
+		p->final_sent = true;
+		for (unsigned i = 0; i < p->n; i++) {
+			if (!p->br[i].final && p->method == SIP_METHOD_INVITE)
+				sip_worker_cancel(p->w, p->br[i].id);
+		}
+	} else if (first_final && !p->final_sent) {
+		if (better(status, p->best)) {
+			int n = r ? build_response(r) : -EINVAL;
+			char *copy = n > 0 ? malloc((size_t)n) : NULL;
+			p->best = status;
+			if (copy) {
+				memcpy(copy, fwd, (size_t)n);
+				free(p->best_resp);
+				p->best_resp = copy;
+				p->best_len = (size_t)n;
+			}
+		}
+		if (p->pending == 0) {
+			if (p->method == SIP_METHOD_BYE)
+				dlg_end(core, p->call_id, 200, "normal");
+			send_best(p);
+		}
+	}
+	maybe_free(p);
+}
+
+/* --- initial requests ---------------------------------------------------------------- */
+
+struct target {
+	char contact[SIP_CONTACT_MAX];
+	char path[SIP_CONTACT_MAX];
+	struct sip_txn_peer flow;
+};
+
+/* The caller: the From user, registered from the request's source. */
+static int identify_caller(struct sip_core *core, struct sip_request *rq, struct hlr_subscr *out)
+{
+	struct sip_uri from;
+	const struct sip_msg *m = rq->msg;
+	if (sip_uri_parse(m->from.uri.p, m->from.uri.len, &from) != 0 ||
+	    sip_subscr_of_user(core, from.user, out) != 0)
+		return -ENOENT;
+	bool ok = false;
+	int64_t now = clock_now();
+	struct sip_user *u = sip_loc_lock(core, out->imsi, false);
+	if (u) {
+		sip_loc_prune(core, u, now);
+		for (unsigned i = 0; i < u->n && !ok; i++)
+			ok = sip_flow_same_peer(&u->b[i].flow, &rq->flow);
+		sip_loc_unlock(core, out->imsi);
+	}
+	return ok ? 0 : -EPERM;
+}
+
+static unsigned targets_of(struct sip_core *core, uint64_t imsi, struct target *t)
+{
+	unsigned n = 0;
+	struct sip_user *u = sip_loc_lock(core, imsi, false);
+	if (!u)
+		return 0;
+	sip_loc_prune(core, u, clock_now());
+	for (unsigned i = 0; i < u->n; i++) {
+		if (u->b[i].flow.reliable && u->b[i].flow.conn == UINT64_MAX)
+			continue; /* a TCP binding from before a restart: no connection yet */
+		snprintf(t[n].contact, sizeof(t[n].contact), "%s", u->b[i].contact);
+		snprintf(t[n].path, sizeof(t[n].path), "%s", u->b[i].path);
+		t[n].flow = u->b[i].flow;
+		n++;
+	}
+	sip_loc_unlock(core, imsi);
+	return n;
+}
+
+static void refuse(struct sip_request *rq, int status, const char *reason)
+{
+	char extra[256];
+	snprintf(extra, sizeof(extra), "Warning: 399 koryo \"%s\"\r\n", reason);
+	sip_request_reply(rq, status, reason, extra);
+}
+
+static void route_initial(struct sip_core *core, struct sip_request *rq)
+{
+	const struct sip_msg *m = rq->msg;
+	bool invite = m->method_id == SIP_METHOD_INVITE;
+	struct hlr_subscr caller, callee;
+	int rc = identify_caller(core, rq, &caller);
+	if (rc != 0) {
+		sip_request_reply(rq, 403, "Caller Not Registered", NULL);
+		return;
+	}
+	sip_loc_cell(core, caller.imsi, m);
+	if (sip_subscr_of_user(core, m->ruri.user, &callee) != 0) {
+		sip_request_reply(rq, 404, NULL, NULL);
+		if (invite)
+			cdr_refused(core, m, &caller, NULL, 404);
+		return;
+	}
+	char cell[SIP_CELL_MAX] = "";
+	struct sip_user *u = sip_loc_lock(core, caller.imsi, false);
+	if (u) {
+		memcpy(cell, u->cell, sizeof(cell));
+		sip_loc_unlock(core, caller.imsi);
+	}
+	if (core->opt.route_hook) {
+		struct sip_route_query q = {.method = m->method_id,
+		                            .caller_imsi = caller.imsi,
+		                            .caller_msisdn = caller.msisdn,
+		                            .callee_imsi = callee.imsi,
+		                            .callee_msisdn = callee.msisdn,
+		                            .caller_cell = cell};
+		char reason[128] = "Refused by Policy";
+		int status =
+		    core->opt.route_hook(core->opt.route_hook_ctx, &q, reason, sizeof(reason));
+		if (status) {
+			LOGI("sip", "Call-ID='%.*s': %s refused: %s", (int)m->call_id.len,
+			     m->call_id.p, invite ? "call" : "message", reason);
+			refuse(rq, status >= 300 && status < 700 ? status : 403, reason);
+			if (invite)
+				cdr_refused(core, m, &caller, &callee, 403);
+			return;
+		}
+	}
+	struct target t[SIP_MAX_BINDINGS];
+	unsigned n = targets_of(core, callee.imsi, t);
+	if (n == 0) {
+		sip_request_reply(rq, 480, NULL, NULL);
+		if (invite)
+			cdr_refused(core, m, &caller, &callee, 480);
+		return;
+	}
+	struct pctx *p = pctx_new(core, rq);
+	if (!p) {
+		sip_request_reply(rq, 500, NULL, NULL);
+		return;
+	}
+	p->initial_invite = invite;
+	if (invite) {
+		struct sip_dialog *d = calloc(1, sizeof(*d));
+		if (d) {
+			memcpy(d->call_id, p->call_id, sizeof(d->call_id));
+			copy_str(d->caller_tag, sizeof(d->caller_tag), m->from.tag);
+			d->caller_imsi = caller.imsi;
+			d->caller_msisdn = caller.msisdn;
+			d->callee_imsi = callee.imsi;
+			d->callee_msisdn = callee.msisdn;
+			memcpy(d->caller_cell, cell, sizeof(cell));
+			struct sip_user *cu = sip_loc_lock(core, callee.imsi, false);
+			if (cu) {
+				memcpy(d->callee_cell, cu->cell, sizeof(d->callee_cell));
+				sip_loc_unlock(core, callee.imsi);
+			}
+			d->caller_flow = rq->flow;
+			d->start_ms = now_ms();
+			struct sip_dlg_shard *sh = &core->dlg[dlg_shard(d->call_id)];
+			pthread_mutex_lock(&sh->lock);
+			struct sip_dialog **pp = dlg_find(core, d->call_id);
+			if (*pp) {
+				free(d); /* the same Call-ID again (a forked INVITE reaching us
+				            twice) */
+			} else {
+				*pp = d;
+				sip_count(&core->stats.calls_active);
+			}
+			pthread_mutex_unlock(&sh->lock);
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		int len =
+		    build_request(rq->w, m, t[i].contact, &t[i].flow, invite, t[i].path, false);
+		struct branch *b = &p->br[p->n];
+		if (len < 0 || sip_worker_request(rq->w, fwd, (size_t)len, &t[i].flow, on_branch, p,
+		                                  &b->id) != 0)
+			continue;
+		b->flow = t[i].flow;
+		p->n++;
+		p->pending++;
+	}
+	if (p->n == 0) {
+		p->best = 480;
+		send_best(p);
+		maybe_free(p);
+	}
+}
+
+void sip_proxy_on_invite(void *ctx, struct sip_request *rq)
+{
+	if (rq->msg->to.tag.p) {
+		sip_proxy_on_in_dialog(ctx, rq);
+		return;
+	}
+	route_initial(ctx, rq);
+}
+
+void sip_proxy_on_message(void *ctx, struct sip_request *rq)
+{
+	if (rq->msg->to.tag.p) {
+		sip_proxy_on_in_dialog(ctx, rq);
+		return;
+	}
+	route_initial(ctx, rq);
+}
+
+void sip_proxy_on_cancel(void *ctx, struct sip_request *rq)
+{
+	struct sip_core *core = ctx;
+	sip_txn_id inv;
+	struct pctx *p = NULL;
+	if (sip_worker_find_invite(rq->w, rq->msg, &inv) == 0) {
+		for (p = core->pw[sip_worker_index(rq->w)].head; p && p->server != inv; p = p->next)
+			;
+	}
+	if (!p) {
+		sip_request_reply(rq, 481, NULL, NULL);
+		return;
+	}
+	sip_request_reply(rq, 200, NULL, NULL);
+	if (p->final_sent)
+		return;
+	p->cancelled = true;
+	for (unsigned i = 0; i < p->n; i++) {
+		if (!p->br[i].final)
+			sip_worker_cancel(p->w, p->br[i].id);
+	}
+}
+
+/* --- inside a dialog ------------------------------------------------------------------ */
+
+/* Where a request inside the dialog of m goes: the other party's flow. */
+static int dialog_target(struct sip_core *core, const struct sip_msg *m, struct sip_txn_peer *out)
+{
+	char cid[128], tag[128];
+	copy_str(cid, sizeof(cid), m->call_id);
+	copy_str(tag, sizeof(tag), m->from.tag);
+	int rc = -ENOENT;
+	struct sip_dlg_shard *sh = &core->dlg[dlg_shard(cid)];
+	pthread_mutex_lock(&sh->lock);
+	struct sip_dialog *d = *dlg_find(core, cid);
+	if (d && (d->answered || m->method_id == SIP_METHOD_ACK)) {
+		*out = strcmp(tag, d->caller_tag) == 0 ? d->callee_flow : d->caller_flow;
+		rc = out->addr_len ? 0 : -ENOENT;
+	}
+	pthread_mutex_unlock(&sh->lock);
+	return rc;
+}
+
+void sip_proxy_on_ack(void *ctx, struct sip_request *rq)
+{
+	struct sip_txn_peer to;
+	if (dialog_target(ctx, rq->msg, &to) != 0)
+		return; /* an ACK for nothing koryod knows: dropped */
+	int n = build_request(rq->w, rq->msg, NULL, &to, false, NULL, true);
+	if (n > 0)
+		sip_worker_send(rq->w, fwd, (size_t)n, &to);
+}
+
+void sip_proxy_on_in_dialog(void *ctx, struct sip_request *rq)
+{
+	struct sip_core *core = ctx;
+	struct sip_txn_peer to;
+	if (dialog_target(core, rq->msg, &to) != 0) {
+		sip_request_reply(rq, 481, NULL, NULL);
+		return;
+	}
+	struct pctx *p = pctx_new(core, rq);
+	int n = p ? build_request(rq->w, rq->msg, NULL, &to, false, NULL, true) : -ENOMEM;
+	if (n < 0 ||
+	    sip_worker_request(rq->w, fwd, (size_t)n, &to, on_branch, p, &p->br[0].id) != 0) {
+		if (p)
+			pctx_free(p);
+		sip_request_reply(rq, 500, NULL, NULL);
+		return;
+	}
+	p->br[0].flow = to;
+	p->n = p->pending = 1;
+}
+
+void sip_proxy_on_stray_response(void *ctx, struct sip_worker *w, const struct sip_msg *m)
+{
+	/* A 2xx to an INVITE retransmitted after its transaction ended: the
+	 * caller's ACK was lost. Relay it to the caller (RFC 3261 16.7). */
+	struct sip_core *core = ctx;
+	if (m->status < 200 || m->status >= 300 || sip_branch_worker(m->via.branch) < 0)
+		return;
+	char cid[128];
+	copy_str(cid, sizeof(cid), m->call_id);
+	struct sip_txn_peer to = {0};
+	struct sip_dlg_shard *sh = &core->dlg[dlg_shard(cid)];
+	pthread_mutex_lock(&sh->lock);
+	struct sip_dialog *d = *dlg_find(core, cid);
+	if (d)
+		to = d->caller_flow;
+	pthread_mutex_unlock(&sh->lock);
+	int n = d ? build_response(m) : -ENOENT;
+	if (n > 0)
+		sip_worker_send(w, fwd, (size_t)n, &to);
+}
+
+/* --- setup and queries -------------------------------------------------------------------- */
+
+int sip_proxy_init(struct sip_core *core, unsigned workers)
+{
+	core->pw = calloc(workers ? workers : 1, sizeof(*core->pw));
+	if (!core->pw)
+		return -ENOMEM;
+	core->n_pw = workers;
+	for (unsigned i = 0; i < SIP_DLG_SHARDS; i++)
+		pthread_mutex_init(&core->dlg[i].lock, NULL);
+	/* CDR ids continue after the largest stored one. */
+	struct store_stmt *s;
+	int64_t next = 1;
+	store_lock(core->st);
+	if (store_prepare(core->st, "SELECT MAX(id) FROM sip_cdr", &s) == 0) {
+		if (store_step(s) == STORE_ROW)
+			next = store_col_int64(s, 0) + 1;
+		store_reset(s);
+	}
+	store_unlock(core->st);
+	atomic_store(&core->next_cdr_id, next);
+	return 0;
+}
+
+void sip_proxy_free(struct sip_core *core)
+{
+	for (unsigned i = 0; i < core->n_pw; i++) {
+		while (core->pw[i].head)
+			pctx_free(core->pw[i].head);
+	}
+	free(core->pw);
+	for (unsigned i = 0; i < SIP_DLG_SHARDS; i++) {
+		struct sip_dialog *d = core->dlg[i].head;
+		while (d) {
+			struct sip_dialog *next = d->next;
+			free(d);
+			d = next;
+		}
+		pthread_mutex_destroy(&core->dlg[i].lock);
+	}
+}
+
+unsigned sip_core_calls(struct sip_core *core, sip_call_fn fn, void *ctx)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < SIP_DLG_SHARDS; i++) {
+		pthread_mutex_lock(&core->dlg[i].lock);
+		for (struct sip_dialog *d = core->dlg[i].head; d; d = d->next, n++) {
+			struct sip_call_info c = {.caller_msisdn = d->caller_msisdn,
+			                          .callee_msisdn = d->callee_msisdn,
+			                          .caller_imsi = d->caller_imsi,
+			                          .callee_imsi = d->callee_imsi,
+			                          .answered = d->answered,
+			                          .started_ms = d->start_ms,
+			                          .answered_ms = d->answer_ms};
+			memcpy(c.call_id, d->call_id, sizeof(c.call_id));
+			memcpy(c.caller_cell, d->caller_cell, sizeof(c.caller_cell));
+			memcpy(c.callee_cell, d->callee_cell, sizeof(c.callee_cell));
+			fn(ctx, &c);
+		}
+		pthread_mutex_unlock(&core->dlg[i].lock);
+	}
+	return n;
+}
+
+int sip_cdr_list(struct store *st, int64_t after, unsigned limit, sip_cdr_fn fn, void *ctx)
+{
+	struct store_stmt *s;
+	int n = 0, rc;
+	store_lock(st);
+	if (store_prepare(st,
+	                  "SELECT id, call_id, caller_imsi, caller_msisdn, callee_imsi, "
+	                  "callee_msisdn, caller_cell, callee_cell, start_ms, answer_ms, end_ms, "
+	                  "status, cause FROM sip_cdr WHERE id > $1 ORDER BY id LIMIT $2",
+	                  &s) != 0) {
+		store_unlock(st);
+		return -EIO;
+	}
+	store_bind_int64(s, 1, after);
+	store_bind_int64(s, 2, limit);
+	while ((rc = store_step(s)) == STORE_ROW) {
+		struct sip_cdr c = {.id = store_col_int64(s, 0),
+		                    .caller_imsi = (uint64_t)store_col_int64(s, 2),
+		                    .caller_msisdn = (uint64_t)store_col_int64(s, 3),
+		                    .callee_imsi = (uint64_t)store_col_int64(s, 4),
+		                    .callee_msisdn = (uint64_t)store_col_int64(s, 5),
+		                    .start_ms = store_col_int64(s, 8),
+		                    .answer_ms = store_col_int64(s, 9),
+		                    .end_ms = store_col_int64(s, 10),
+		                    .status = (int)store_col_int64(s, 11)};
+		const char *t;
+		if ((t = store_col_text(s, 1)))
+			snprintf(c.call_id, sizeof(c.call_id), "%s", t);
+		if ((t = store_col_text(s, 6)))
+			snprintf(c.caller_cell, sizeof(c.caller_cell), "%s", t);
+		if ((t = store_col_text(s, 7)))
+			snprintf(c.callee_cell, sizeof(c.callee_cell), "%s", t);
+		if ((t = store_col_text(s, 12)))
+			snprintf(c.cause, sizeof(c.cause), "%s", t);
+		fn(ctx, &c);
+		n++;
+	}
+	store_reset(s);
+	store_unlock(st);
+	return rc == STORE_DONE ? n : -EIO;
+}
