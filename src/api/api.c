@@ -14,8 +14,8 @@
 #include "common/log.h"
 #include "version.h"
 
-enum MHD_Result api_reply_text(struct MHD_Connection *c, unsigned status, const char *type,
-                               char *text, size_t len)
+enum MHD_Result api_reply_text_header(struct MHD_Connection *c, unsigned status, const char *type,
+                                      char *text, size_t len, const char *name, const char *value)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
@@ -24,11 +24,19 @@ enum MHD_Result api_reply_text(struct MHD_Connection *c, unsigned status, const 
 	}
 	MHD_add_response_header(r, "Content-Type", type);
 	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (name)
+		MHD_add_response_header(r, name, value);
 	if (status == 401)
 		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"koryo\"");
 	enum MHD_Result ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+enum MHD_Result api_reply_text(struct MHD_Connection *c, unsigned status, const char *type,
+                               char *text, size_t len)
+{
+	return api_reply_text_header(c, status, type, text, len, NULL, NULL);
 }
 
 enum MHD_Result api_reply_json(struct MHD_Connection *c, unsigned status, json_t *body)
@@ -70,8 +78,16 @@ static enum api_route route_of(const char *url)
 		return ROUTE_METRICS;
 	if (strcmp(url, "/v1/subscribers") == 0)
 		return ROUTE_SUBSCRIBERS;
-	if (strncmp(url, "/v1/subscribers/", 16) == 0 && url[16])
+	if (strncmp(url, "/v1/subscribers/", 16) == 0 && url[16]) {
+		const char *slash = strchr(url + 16, '/');
+		if (slash && slash > url + 16 && strcmp(slash, "/registrations") == 0)
+			return ROUTE_REGISTRATIONS;
 		return ROUTE_SUBSCRIBER;
+	}
+	if (strcmp(url, "/v1/calls") == 0)
+		return ROUTE_CALLS;
+	if (strcmp(url, "/v1/cdrs") == 0)
+		return ROUTE_CDRS;
 	if (strcmp(url, "/v1/import/subscribers") == 0)
 		return ROUTE_IMPORT;
 	if (strncmp(url, "/v1/import/progress/", 20) == 0)
@@ -164,6 +180,18 @@ static enum MHD_Result dispatch(struct api_server *srv, struct MHD_Connection *c
 		return api_subscr_handle(srv, c, req, method, NULL);
 	case ROUTE_SUBSCRIBER:
 		return api_subscr_handle(srv, c, req, method, url + 16);
+	case ROUTE_REGISTRATIONS:
+		if (strcmp(method, "GET") != 0)
+			return api_reply_error(c, 405, NULL, "method not allowed");
+		return api_sip_registrations(srv, c, url + 16);
+	case ROUTE_CALLS:
+		if (strcmp(method, "GET") != 0)
+			return api_reply_error(c, 405, NULL, "method not allowed");
+		return api_sip_calls(srv, c);
+	case ROUTE_CDRS:
+		if (strcmp(method, "GET") != 0)
+			return api_reply_error(c, 405, NULL, "method not allowed");
+		return api_sip_cdrs(srv, c);
 	case ROUTE_IMPORT:
 		if (strcmp(method, "POST") != 0)
 			return api_reply_error(c, 405, NULL, "method not allowed");
@@ -253,6 +281,7 @@ int api_start(const struct api_options *opt, struct hlr_registry *reg, struct ap
 	srv->workers = opt->workers;
 	srv->gsup = opt->gsup;
 	srv->sip = opt->sip;
+	srv->sip_core = opt->sip_core;
 	srv->queue = opt->queue;
 	snprintf(srv->token, sizeof(srv->token), "%s", opt->token);
 	snprintf(srv->tmp_dir, sizeof(srv->tmp_dir), "%s", opt->tmp_dir);

@@ -7,6 +7,7 @@
 struct hlr_registry;
 struct gsup_server;
 struct sip_server;
+struct sip_core;
 struct store_queue;
 struct api_server;
 
@@ -19,6 +20,7 @@ struct api_options {
 	unsigned workers;          /* shown in /metrics */
 	struct gsup_server *gsup;  /* NULL when GSUP is off; its counters go to /metrics */
 	struct sip_server *sip;    /* NULL when SIP is off; likewise */
+	struct sip_core *sip_core; /* NULL when SIP is off: registrations, calls, metrics */
 	struct store_queue *queue; /* the group commit, for /metrics */
 };
 

@@ -19,6 +19,9 @@ enum api_route {
 	ROUTE_IMPORT,
 	ROUTE_IMPORT_PROGRESS,
 	ROUTE_PROFILE,
+	ROUTE_REGISTRATIONS,
+	ROUTE_CALLS,
+	ROUTE_CDRS,
 	ROUTE_OTHER,
 	ROUTE_COUNT
 };
@@ -64,6 +67,7 @@ struct api_server {
 	unsigned workers;
 	struct gsup_server *gsup;
 	struct sip_server *sip;
+	struct sip_core *sip_core;
 	struct store_queue *queue;
 	struct histogram latency[ROUTE_COUNT];
 	struct api_import_table imports;
@@ -91,6 +95,14 @@ enum MHD_Result api_reply_error(struct MHD_Connection *c, unsigned status, const
                                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 enum MHD_Result api_reply_text(struct MHD_Connection *c, unsigned status, const char *type,
                                char *text, size_t len); /* takes ownership of text */
+/* As api_reply_text, with one more header when name is not NULL. */
+enum MHD_Result api_reply_text_header(struct MHD_Connection *c, unsigned status, const char *type,
+                                      char *text, size_t len, const char *name, const char *value);
+
+/* Resolves a subscriber {key}: an IMSI, msisdn:<digits> or iccid:<digits>.
+ * 0 with the IMSI, or -ENOENT. */
+struct hlr_registry;
+int api_resolve_key(struct hlr_registry *reg, const char *key, uint64_t *imsi);
 
 /* Handlers by area. method is the HTTP method, rest is the path after the prefix. */
 enum MHD_Result api_subscr_handle(struct api_server *srv, struct MHD_Connection *c,
@@ -118,3 +130,10 @@ enum MHD_Result api_import_progress_handle(struct api_server *srv, struct MHD_Co
 enum MHD_Result api_profile_handle(struct api_server *srv, struct MHD_Connection *c,
                                    const char *what);
 enum MHD_Result api_metrics_handle(struct api_server *srv, struct MHD_Connection *c);
+
+/* The SIP service core (api_sip.c): GET /v1/subscribers/{key}/registrations
+ * (path is "{key}/registrations"), /v1/calls and /v1/cdrs. */
+enum MHD_Result api_sip_registrations(struct api_server *srv, struct MHD_Connection *c,
+                                      const char *path);
+enum MHD_Result api_sip_calls(struct api_server *srv, struct MHD_Connection *c);
+enum MHD_Result api_sip_cdrs(struct api_server *srv, struct MHD_Connection *c);

@@ -8,6 +8,7 @@
 #include "hlr/gsup.h"
 #include "hlr/gsup_server.h"
 #include "hlr/registry.h"
+#include "sip/sip_core.h"
 #include "sip/sip_server.h"
 #include "store/store.h"
 #include "store/store_queue.h"
@@ -50,6 +51,9 @@ static const char *const route_names[ROUTE_COUNT] = {"/health",
                                                      "/v1/import/subscribers",
                                                      "/v1/import/progress/{id}",
                                                      "/v1/profile",
+                                                     "/v1/subscribers/{key}/registrations",
+                                                     "/v1/calls",
+                                                     "/v1/cdrs",
                                                      "other"};
 
 enum MHD_Result api_metrics_handle(struct api_server *srv, struct MHD_Connection *c)
@@ -154,8 +158,8 @@ enum MHD_Result api_metrics_handle(struct api_server *srv, struct MHD_Connection
 		    "(answered 400/505 or dropped).\n"
 		    "# TYPE koryo_sip_bad_messages_total counter\n"
 		    "koryo_sip_bad_messages_total %llu\n"
-		    "# HELP koryo_sip_stray_responses_total SIP responses received and "
-		    "dropped.\n"
+		    "# HELP koryo_sip_stray_responses_total SIP responses that matched no "
+		    "transaction (a late 2xx is relayed to the caller, others dropped).\n"
 		    "# TYPE koryo_sip_stray_responses_total counter\n"
 		    "koryo_sip_stray_responses_total %llu\n"
 		    "# HELP koryo_sip_send_errors_total SIP answers not built or not sent.\n"
@@ -173,6 +177,81 @@ enum MHD_Result api_metrics_handle(struct api_server *srv, struct MHD_Connection
 		for (unsigned k = 0; k < 6; k++)
 			tb_append(&tb, "koryo_sip_responses_total{class=\"%s\"} %llu\n", classes[k],
 			          (unsigned long long)ss.responses[k]);
+		tb_append(
+		    &tb,
+		    "# HELP koryo_sip_transactions SIP transactions alive now (all workers).\n"
+		    "# TYPE koryo_sip_transactions gauge\nkoryo_sip_transactions %llu\n"
+		    "# HELP koryo_sip_retransmissions_absorbed_total Retransmitted requests "
+		    "and ACKs a transaction absorbed.\n"
+		    "# TYPE koryo_sip_retransmissions_absorbed_total counter\n"
+		    "koryo_sip_retransmissions_absorbed_total %llu\n"
+		    "# HELP koryo_sip_handoffs_total Responses handed to the worker owning "
+		    "their transaction.\n"
+		    "# TYPE koryo_sip_handoffs_total counter\nkoryo_sip_handoffs_total %llu\n",
+		    (unsigned long long)ss.transactions,
+		    (unsigned long long)ss.retransmissions_absorbed,
+		    (unsigned long long)ss.handoffs);
+	}
+	if (srv->sip_core) {
+		struct sip_core_stats cs;
+		sip_core_get_stats(srv->sip_core, &cs);
+		tb_append(
+		    &tb,
+		    "# HELP koryo_sip_bindings SIP contacts registered now.\n"
+		    "# TYPE koryo_sip_bindings gauge\nkoryo_sip_bindings %llu\n"
+		    "# HELP koryo_sip_registered_subscribers Subscribers with at least one SIP "
+		    "contact registered now.\n"
+		    "# TYPE koryo_sip_registered_subscribers gauge\n"
+		    "koryo_sip_registered_subscribers %llu\n"
+		    "# HELP koryo_sip_registrations_total REGISTERs accepted (answered 200).\n"
+		    "# TYPE koryo_sip_registrations_total counter\n"
+		    "koryo_sip_registrations_total %llu\n"
+		    "# HELP koryo_sip_auth_challenges_total Digest challenges sent (401).\n"
+		    "# TYPE koryo_sip_auth_challenges_total counter\n"
+		    "koryo_sip_auth_challenges_total %llu\n"
+		    "# HELP koryo_sip_auth_failures_total Authentications with wrong "
+		    "credentials.\n"
+		    "# TYPE koryo_sip_auth_failures_total counter\n"
+		    "koryo_sip_auth_failures_total %llu\n"
+		    "# HELP koryo_sip_auth_rate_limited_total Requests refused for too many "
+		    "failed authentications.\n"
+		    "# TYPE koryo_sip_auth_rate_limited_total counter\n"
+		    "koryo_sip_auth_rate_limited_total %llu\n"
+		    "# HELP koryo_sip_aka_resyncs_total AKA sequence resynchronisations (AUTS "
+		    "accepted).\n"
+		    "# TYPE koryo_sip_aka_resyncs_total counter\n"
+		    "koryo_sip_aka_resyncs_total %llu\n"
+		    "# HELP koryo_sip_unknown_cells_total P-Access-Network-Info headers naming no "
+		    "cell of the home network.\n"
+		    "# TYPE koryo_sip_unknown_cells_total counter\n"
+		    "koryo_sip_unknown_cells_total %llu\n"
+		    "# HELP koryo_sip_calls_active Calls up or being set up now.\n"
+		    "# TYPE koryo_sip_calls_active gauge\nkoryo_sip_calls_active %llu\n"
+		    "# HELP koryo_sip_calls_total Call attempts ended, by outcome.\n"
+		    "# TYPE koryo_sip_calls_total counter\n"
+		    "koryo_sip_calls_total{outcome=\"answered\"} %llu\n"
+		    "koryo_sip_calls_total{outcome=\"failed\"} %llu\n"
+		    "koryo_sip_calls_total{outcome=\"cancelled\"} %llu\n"
+		    "koryo_sip_calls_total{outcome=\"refused\"} %llu\n"
+		    "# HELP koryo_sip_messages_relayed_total MESSAGEs delivered (answered 2xx by "
+		    "the callee).\n"
+		    "# TYPE koryo_sip_messages_relayed_total counter\n"
+		    "koryo_sip_messages_relayed_total %llu\n"
+		    "# HELP koryo_sip_cdrs_written_total Call detail records stored.\n"
+		    "# TYPE koryo_sip_cdrs_written_total counter\n"
+		    "koryo_sip_cdrs_written_total %llu\n"
+		    "# HELP koryo_sip_cdr_write_errors_total Call detail records the store "
+		    "failed to write.\n"
+		    "# TYPE koryo_sip_cdr_write_errors_total counter\n"
+		    "koryo_sip_cdr_write_errors_total %llu\n",
+		    (unsigned long long)cs.bindings, (unsigned long long)cs.registered_users,
+		    (unsigned long long)cs.registrations, (unsigned long long)cs.auth_challenges,
+		    (unsigned long long)cs.auth_failures, (unsigned long long)cs.auth_rate_limited,
+		    (unsigned long long)cs.aka_resyncs, (unsigned long long)cs.unknown_cells,
+		    (unsigned long long)cs.calls_active, (unsigned long long)cs.calls_answered,
+		    (unsigned long long)cs.calls_failed, (unsigned long long)cs.calls_cancelled,
+		    (unsigned long long)cs.calls_refused, (unsigned long long)cs.messages_relayed,
+		    (unsigned long long)cs.cdrs_written, (unsigned long long)cs.cdr_write_errors);
 	}
 	if (tb.oom) {
 		free(tb.s);

@@ -64,6 +64,28 @@ static json_t *subscr_json(const struct hlr_profile *p, const struct hlr_subscr_
 	return o;
 }
 
+/* subscr_json with sip_password_set, which the registry answers apart: not
+ * for use where the store is locked (hlr_subscr_list's callback). */
+static json_t *subscr_json_full(struct hlr_registry *reg, const struct hlr_subscr_info *info)
+{
+	json_t *o = subscr_json(hlr_registry_profile(reg), info);
+	json_object_set_new(o, "sip_password_set",
+	                    json_boolean(hlr_subscr_has_sip_password(reg, info->rec.imsi)));
+	return o;
+}
+
+/* Wipes the secret members of a request body (K, OP, OPc, the SIP password)
+ * in jansson's copy, which json_decref frees without wiping. */
+static void wipe_secrets(json_t *o)
+{
+	static const char *const secret[] = {"k", "op", "opc", "sip_password"};
+	for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
+		json_t *v = json_object_get(o, secret[i]);
+		if (json_is_string(v))
+			OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+	}
+}
+
 /* Parses the request body as one JSON object, or queues a 400 and returns NULL. */
 static json_t *body_object(struct MHD_Connection *c, struct api_request *req, enum MHD_Result *ret)
 {
@@ -86,8 +108,7 @@ static json_t *body_object(struct MHD_Connection *c, struct api_request *req, en
 	return o;
 }
 
-/* Resolves {key}: an IMSI, msisdn:<digits> or iccid:<digits>. 0, or -ENOENT. */
-static int resolve_key(struct hlr_registry *reg, const char *key, uint64_t *imsi)
+int api_resolve_key(struct hlr_registry *reg, const char *key, uint64_t *imsi)
 {
 	struct hlr_subscr rec;
 	int rc;
@@ -218,12 +239,45 @@ static enum MHD_Result subscr_create(struct api_server *srv, struct MHD_Connecti
 	else if (rc != 0)
 		ret = api_reply_error(c, 500, NULL, "the store failed; nothing was changed");
 	else
-		ret = api_reply_json(c, 201, subscr_json(p, &info));
+		ret = api_reply_json(c, 201, subscr_json_full(srv->reg, &info));
 out:
-	/* The body held K and OP: wipe it before jansson frees its copy. */
+	/* The body held K and OP: wipe it and jansson's copy. */
+	wipe_secrets(o);
 	json_decref(o);
 	OPENSSL_cleanse(req->body, req->body_len);
 	return ret;
+}
+
+/* What hlr_subscr_set_sip_password() would refuse (the rules of registry.h),
+ * checked before any write of a PATCH: 8 to 128 printable ASCII characters,
+ * and an MSISDN after the PATCH, as it is the digest username. 0, or -1 with
+ * err set. */
+static int sip_password_check(struct hlr_registry *reg, uint64_t imsi, const char *pw,
+                              const struct hlr_subscr_change *chg, struct hlr_field_error *err)
+{
+	size_t n = strlen(pw);
+	bool printable = true;
+	for (size_t i = 0; i < n; i++)
+		printable = printable && pw[i] >= 0x20 && pw[i] <= 0x7e;
+	if (n < 8 || n > 128 || !printable) {
+		hlr_field_error_set(err, "sip_password",
+		                    "must be 8 to 128 printable ASCII characters");
+		return -1;
+	}
+	struct hlr_subscr rec;
+	uint64_t msisdn = 0;
+	if (chg->set_msisdn)
+		msisdn = chg->msisdn;
+	else if (hlr_subscr_get_by_imsi(reg, imsi, &rec) == 0)
+		msisdn = rec.msisdn;
+	else
+		return 0; /* gone meanwhile: the update answers 404 */
+	if (!msisdn) {
+		hlr_field_error_set(err, "sip_password",
+		                    "the subscriber needs an MSISDN (the digest username)");
+		return -1;
+	}
+	return 0;
 }
 
 static enum MHD_Result subscr_update(struct api_server *srv, struct MHD_Connection *c,
@@ -236,7 +290,8 @@ static enum MHD_Result subscr_update(struct api_server *srv, struct MHD_Connecti
 	const struct hlr_profile *p = hlr_registry_profile(srv->reg);
 	struct hlr_subscr_change chg = {0};
 	struct hlr_field_error err = {0};
-	const char *key;
+	const char *key, *sip_password = NULL;
+	bool set_sip = false;
 	json_t *v;
 	int bad = 0;
 	json_object_foreach(o, key, v)
@@ -304,10 +359,18 @@ static enum MHD_Result subscr_update(struct api_server *srv, struct MHD_Connecti
 			chg.set_city = true;
 			if (!json_is_null(v))
 				bad = s ? hlr_field_city(p, s, &chg.city_id, &err) : -1;
+		} else if (strcmp(key, "sip_password") == 0) {
+			set_sip = true;
+			sip_password = s;
+			if (!s && !json_is_null(v)) {
+				hlr_field_error_set(&err, key,
+				                    "must be a string, or null to clear it");
+				bad = 1;
+			}
 		} else {
 			hlr_field_error_set(&err, key,
 			                    "unknown or read-only field (can change: status, "
-			                    "class, msisdn, city, holder)");
+			                    "class, msisdn, city, holder, sip_password)");
 			bad = 1;
 		}
 		if (bad && !err.msg[0])
@@ -315,19 +378,63 @@ static enum MHD_Result subscr_update(struct api_server *srv, struct MHD_Connecti
 		if (bad)
 			break;
 	}
-	json_decref(o);
-	if (bad)
-		return api_reply_error(c, 400, err.field, "%s", err.msg);
+	bool other = chg.set_status || chg.set_class || chg.set_msisdn || chg.set_city ||
+	             chg.set_name || chg.set_id_document || chg.set_nationality;
+	/* The password is set apart from the other changes (it is no member of
+	 * hlr_subscr_change), after them, since its digest username is the MSISDN
+	 * this PATCH may change. Whatever could refuse it is checked before either
+	 * write, so that a refused PATCH changes nothing. */
+	if (!bad && set_sip && sip_password)
+		bad = sip_password_check(srv->reg, imsi, sip_password, &chg, &err);
+	if (bad) {
+		ret = api_reply_error(c, 400, err.field, "%s", err.msg);
+		goto out;
+	}
 
 	struct hlr_subscr_info info;
-	int rc = hlr_subscr_update(srv->reg, imsi, &chg, &info, &err);
-	if (rc == -ENOENT)
-		return api_reply_error(c, 404, NULL, "subscriber not found");
-	if (rc == -EEXIST)
-		return api_reply_error(c, 409, err.field, "%s", err.msg);
-	if (rc != 0)
-		return api_reply_error(c, 500, NULL, "the store failed; nothing was changed");
-	return api_reply_json(c, 200, subscr_json(p, &info));
+	int rc = 0;
+	if (other || !set_sip) {
+		rc = hlr_subscr_update(srv->reg, imsi, &chg, &info, &err);
+		if (rc == -ENOENT)
+			ret = api_reply_error(c, 404, NULL, "subscriber not found");
+		else if (rc == -EEXIST)
+			ret = api_reply_error(c, 409, err.field, "%s", err.msg);
+		else if (rc != 0)
+			ret =
+			    api_reply_error(c, 500, NULL, "the store failed; nothing was changed");
+		if (rc != 0)
+			goto out;
+	}
+	if (set_sip) {
+		rc = hlr_subscr_set_sip_password(srv->reg, imsi, sip_password, &err);
+		if (rc == -ENOENT)
+			ret = api_reply_error(c, 404, NULL, "subscriber not found");
+		else if (rc == -EINVAL)
+			ret = api_reply_error(c, 400, err.field, "%s%s", err.msg,
+			                      other ? " (the other changes were made)" : "");
+		else if (rc != 0)
+			ret = api_reply_error(c, 500, NULL, "the store failed; %s",
+			                      other ? "the other changes were made, the SIP "
+			                              "password was not changed"
+			                            : "nothing was changed");
+		if (rc != 0)
+			goto out;
+		rc = hlr_subscr_info_get(srv->reg, imsi, &info);
+		if (rc != 0) {
+			ret = api_reply_error(c, rc == -ENOENT ? 404 : 500, NULL, "%s",
+			                      rc == -ENOENT ? "subscriber not found"
+			                                    : "the store failed");
+			goto out;
+		}
+	}
+	ret = api_reply_json(c, 200, subscr_json_full(srv->reg, &info));
+out:
+	/* The password must not outlive the request: wipe jansson's copy and the
+	 * body it was parsed from. */
+	wipe_secrets(o);
+	json_decref(o);
+	OPENSSL_cleanse(req->body, req->body_len);
+	return ret;
 }
 
 struct list_ctx {
@@ -335,6 +442,7 @@ struct list_ctx {
 	json_t *items;
 	unsigned limit, shown;
 	uint64_t last;
+	uint64_t *imsis; /* of the items, for sip_password_set once the store is unlocked */
 };
 
 /* The list asks for one row more than the page holds, to know if another page
@@ -345,6 +453,7 @@ static void list_one(void *ctx_, const struct hlr_subscr_info *info)
 	if (ctx->shown == ctx->limit)
 		return;
 	json_array_append_new(ctx->items, subscr_json(ctx->p, info));
+	ctx->imsis[ctx->shown] = info->rec.imsi;
 	ctx->shown++;
 	ctx->last = info->rec.imsi;
 }
@@ -386,12 +495,26 @@ static enum MHD_Result subscr_list(struct api_server *srv, struct MHD_Connection
 		if (hlr_imsi_parse(v, &after) != 0)
 			return api_reply_error(c, 400, "after", "must be an IMSI");
 	}
-	struct list_ctx ctx = {.p = p, .items = json_array(), .limit = limit};
+	struct list_ctx ctx = {.p = p,
+	                       .items = json_array(),
+	                       .limit = limit,
+	                       .imsis = calloc(limit, sizeof(uint64_t))};
+	if (!ctx.items || !ctx.imsis) {
+		json_decref(ctx.items);
+		free(ctx.imsis);
+		return api_reply_error(c, 500, NULL, "out of memory");
+	}
 	int n = hlr_subscr_list(srv->reg, &filter, after, limit + 1, list_one, &ctx);
 	if (n < 0) {
 		json_decref(ctx.items);
+		free(ctx.imsis);
 		return api_reply_error(c, 500, NULL, "the store failed");
 	}
+	for (unsigned i = 0; i < ctx.shown; i++)
+		json_object_set_new(
+		    json_array_get(ctx.items, i), "sip_password_set",
+		    json_boolean(hlr_subscr_has_sip_password(srv->reg, ctx.imsis[i])));
+	free(ctx.imsis);
 	char next[24];
 	hlr_imsi_format(ctx.last, next);
 	return api_reply_json(c, 200,
@@ -413,7 +536,7 @@ enum MHD_Result api_subscr_handle(struct api_server *srv, struct MHD_Connection 
 	if (strcmp(method, "GET") != 0 && strcmp(method, "PATCH") != 0 &&
 	    strcmp(method, "DELETE") != 0)
 		return api_reply_error(c, 405, NULL, "method not allowed");
-	if (resolve_key(srv->reg, key, &imsi) != 0)
+	if (api_resolve_key(srv->reg, key, &imsi) != 0)
 		return api_reply_error(c, 404, NULL, "subscriber not found");
 	if (strcmp(method, "PATCH") == 0)
 		return subscr_update(srv, c, req, imsi);
@@ -432,7 +555,7 @@ enum MHD_Result api_subscr_handle(struct api_server *srv, struct MHD_Connection 
 		return api_reply_error(c, 404, NULL, "subscriber not found");
 	if (rc != 0)
 		return api_reply_error(c, 500, NULL, "the store failed");
-	return api_reply_json(c, 200, subscr_json(hlr_registry_profile(srv->reg), &info));
+	return api_reply_json(c, 200, subscr_json_full(srv->reg, &info));
 }
 
 /* --- import progress -------------------------------------------------------- */

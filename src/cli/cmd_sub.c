@@ -1,7 +1,10 @@
 /* koryo sub: add, show, list, set and delete subscribers through
- * /v1/subscribers (docs/api.md). */
+ * /v1/subscribers, and show their SIP registrations (docs/api.md). */
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/http.h"
@@ -16,8 +19,11 @@ static const char usage_sub[] =
     "  add    create a subscriber\n"
     "  show   show one subscriber\n"
     "  list   list subscribers, a page or all of them\n"
-    "  set    change a subscriber's status, class, MSISDN, city or holder\n"
+    "  set    change a subscriber's status, class, MSISDN, city, holder or\n"
+    "         SIP password\n"
     "  del    delete a subscriber and its keys\n"
+    "  registrations\n"
+    "         show where a subscriber's phones are registered for SIP\n"
     "\n"
     "Run 'koryo sub COMMAND --help' for a command's options.\n";
 
@@ -26,9 +32,11 @@ static const char usage_add[] =
     "                     [--msisdn N] [--iccid N] [--status STATUS] [--city CITY]\n"
     "                     [--name NAME] [--id-document DOC] [--nationality CCC]\n"
     "                     [--amf HEX] [--sqn N] [--ind-bitlen N]\n"
+    "                     [--sip-password PASSWORD | --sip-password -]\n"
     "\n"
-    "Create a subscriber and print it as koryod stored it. The keys are sent to\n"
-    "koryod and never printed: the output shows only auth.op_kind.\n"
+    "Create a subscriber and print it as koryod stored it. The keys and the SIP\n"
+    "password are sent to koryod and never printed: the output shows only\n"
+    "auth.op_kind and whether a SIP password is set.\n"
     "\n"
     "Required:\n"
     "  --imsi IMSI          14 or 15 digits, starting with the network's MCC+MNC\n"
@@ -49,6 +57,11 @@ static const char usage_add[] =
     "  --amf HEX            authentication management field, 4 hex digits (0000)\n"
     "  --sqn N              the last sequence number used, 0 to 2^48-1 (0)\n"
     "  --ind-bitlen N       IND bit length, 0 to 10 (koryod's auc.ind_bitlen)\n"
+    "  --sip-password PW    the password of SIP digest authentication (softphones):\n"
+    "                       8 to 128 printable ASCII characters; the digest\n"
+    "                       username is the MSISDN, so --msisdn is needed too.\n"
+    "                       '-' reads it from standard input (one line; without\n"
+    "                       echo when that is a terminal), out of the command line\n"
     "\n"
     "Command lines are visible to other local users while the command runs;\n"
     "koryo blanks the key arguments as soon as it starts, but for many SIMs\n"
@@ -67,8 +80,9 @@ static const char usage_show[] =
     "       koryo sub show --msisdn N | --iccid N | --imsi IMSI\n"
     "\n"
     "Show one subscriber as 'field: value' lines: the holder's fields, the city,\n"
-    "the times, and auth.* (algorithm, op_kind, amf, sqn, ind_bitlen). An empty\n"
-    "field shows as '-'. The keys K, OP and OPc are never shown.\n"
+    "the times, auth.* (algorithm, op_kind, amf, sqn, ind_bitlen) and\n"
+    "sip_password (set or not set). An empty field shows as '-'. The keys K, OP\n"
+    "and OPc and the SIP password are never shown.\n"
     "\n"
     "KEY is an IMSI, msisdn:N or iccid:N.\n"
     "\n"
@@ -115,6 +129,8 @@ static const char usage_set[] =
     "Usage: koryo sub set KEY [--status STATUS] [--class CLASS]\n"
     "                     [--msisdn N | --no-msisdn] [--city CITY | --no-city]\n"
     "                     [--name NAME] [--id-document DOC] [--nationality CCC]\n"
+    "                     [--sip-password PASSWORD | --sip-password - |\n"
+    "                      --clear-sip-password]\n"
     "\n"
     "Change a subscriber and print it as changed. Only the options given are\n"
     "changed; the holder's other fields are kept. KEY is an IMSI, msisdn:N or\n"
@@ -131,12 +147,45 @@ static const char usage_set[] =
     "  --name NAME          the holder's name\n"
     "  --id-document DOC    the holder's identity document number\n"
     "  --nationality CCC    the holder's nationality, ISO 3166 alpha-3\n"
+    "  --sip-password PW    set the SIP digest password: 8 to 128 printable ASCII\n"
+    "                       characters, made for the subscriber's MSISDN (the\n"
+    "                       digest username: after a new MSISDN, set it again)\n"
+    "  --sip-password -     the same, read from standard input (one line; without\n"
+    "                       echo when that is a terminal), so that it is in no\n"
+    "                       shell history and no process list\n"
+    "  --clear-sip-password remove the SIP password: password logins then fail\n"
     "\n"
     "Exit status: 0 changed, 1 koryod refused (nothing was changed), 2 usage\n"
     "error, 3 koryod unreachable or the token refused.\n"
     "\n"
+    "Examples:\n"
+    "  koryo sub set 467050000000001 --status suspended\n"
+    "  koryo sub set 467050000000001 --sip-password - < password-file\n";
+
+static const char usage_registrations[] =
+    "Usage: koryo sub registrations KEY\n"
+    "       koryo sub registrations --msisdn N | --iccid N | --imsi IMSI\n"
+    "\n"
+    "Show where a subscriber's phones are registered with koryod's SIP\n"
+    "registrar: the cell last seen (cell, and cell_at when), then a table of its\n"
+    "bindings: CONTACT (the phone's Contact URI), SOURCE (the transport, address\n"
+    "and port koryod sends to), EXPIRES_IN (M:SS or H:MM:SS until the binding\n"
+    "lapses unless renewed) and PATH (the proxies on the way, '-' for none).\n"
+    "A subscriber registered nowhere gets the header row alone.\n"
+    "\n"
+    "KEY is an IMSI, msisdn:N or iccid:N.\n"
+    "\n"
+    "Options:\n"
+    "  --msisdn N           the subscriber with this MSISDN (same as msisdn:N)\n"
+    "  --iccid N            the subscriber with this ICCID (same as iccid:N)\n"
+    "  --imsi IMSI          the subscriber with this IMSI\n"
+    "  --json               print koryod's JSON instead\n"
+    "\n"
+    "Exit status: 0 shown (registered or not), 1 no such subscriber or SIP is\n"
+    "off in koryod, 2 usage error, 3 koryod unreachable or the token refused.\n"
+    "\n"
     "Example:\n"
-    "  koryo sub set 467050000000001 --status suspended\n";
+    "  koryo sub registrations msisdn:8501912000001\n";
 
 static const char usage_del[] =
     "Usage: koryo sub del KEY\n"
@@ -172,6 +221,8 @@ enum {
 	O_LIMIT,
 	O_AFTER,
 	O_ALL,
+	O_SIP_PASSWORD,
+	O_CLEAR_SIP_PASSWORD,
 };
 
 /* json_object_set_new, reporting a failure (out of memory) as -1. */
@@ -246,6 +297,62 @@ static int oom(void)
 	return CLI_EXIT_UNREACHABLE;
 }
 
+/* The longest line --sip-password - reads: a password has 128 characters at
+ * most; a longer line is sent whole, for koryod to refuse. */
+#define SIP_PASSWORD_LINE 1024
+
+/* Reads the SIP password from standard input: the first line, without its
+ * line end. On a terminal it prompts on stderr and turns echo off. Returns
+ * the remembered secret (see cli_secret_add) in *out, or an exit code after
+ * printing why. */
+static int sip_password_stdin(const char *cmd, const char **out)
+{
+	char buf[SIP_PASSWORD_LINE + 2];
+	struct termios saved, quiet;
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+	bool got;
+
+	if (tty) {
+		fputs("SIP password: ", stderr);
+		fflush(stderr);
+		quiet = saved;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	got = fgets(buf, sizeof(buf), stdin) != NULL;
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+		fputc('\n', stderr);
+	}
+	if (!got) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return cli_usage_error(cmd, "--sip-password -: no password on standard input");
+	}
+	buf[strcspn(buf, "\r\n")] = '\0';
+	*out = cli_secret_add(buf);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	if (!*out) {
+		fprintf(stderr, "koryo: out of memory\n");
+		return CLI_EXIT_UNREACHABLE;
+	}
+	return 0;
+}
+
+/* Takes the value of --sip-password: '-' for standard input, else the
+ * password itself, copied and blanked in argv at once like the keys. */
+static int sip_password_opt(const char *cmd, char *arg, const char **out)
+{
+	if (*out)
+		return cli_usage_error(cmd, "--sip-password given twice");
+	if (strcmp(arg, "-") == 0)
+		return sip_password_stdin(cmd, out);
+	if (!(*out = cli_secret_add(arg))) {
+		fprintf(stderr, "koryo: out of memory\n");
+		return CLI_EXIT_UNREACHABLE;
+	}
+	return 0;
+}
+
 /* The subscriber a command names: the one positional KEY, or --imsi,
  * --msisdn, --iccid. Returns the escaped API path in *path (caller frees), or
  * an exit code after printing why. */
@@ -316,13 +423,14 @@ static int sub_add(struct cli_ctx *ctx, int argc, char **argv)
 	    {"amf", required_argument, NULL, O_AMF},
 	    {"sqn", required_argument, NULL, O_SQN},
 	    {"ind-bitlen", required_argument, NULL, O_IND_BITLEN},
+	    {"sip-password", required_argument, NULL, O_SIP_PASSWORD},
 	    CLI_GLOBAL_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	const char *cmd = "sub add";
 	const char *imsi = NULL, *class = NULL, *k = NULL, *op = NULL, *opc = NULL;
 	const char *msisdn = NULL, *iccid = NULL, *status = NULL, *city = NULL, *amf = NULL;
-	const char *sqn = NULL, *ind_bitlen = NULL;
+	const char *sqn = NULL, *ind_bitlen = NULL, *sip_password = NULL;
 	struct holder holder = {0};
 	unsigned long long sqn_v = 0, ind_v = 0;
 	struct cli_reply r;
@@ -375,6 +483,10 @@ static int sub_add(struct cli_ctx *ctx, int argc, char **argv)
 		case O_IND_BITLEN:
 			ind_bitlen = optarg;
 			break;
+		case O_SIP_PASSWORD:
+			if ((rc = sip_password_opt(cmd, optarg, &sip_password)))
+				return rc;
+			break;
 		default:
 			if (!holder_opt(c, &holder))
 				return CLI_EXIT_USAGE;
@@ -407,6 +519,7 @@ static int sub_add(struct cli_ctx *ctx, int argc, char **argv)
 	    put_str(body, "msisdn", msisdn) || put_str(body, "iccid", iccid) ||
 	    put_str(body, "status", status) || put_holder(body, &holder) ||
 	    put_str(body, "city", city) || put_str(body, "amf", amf) ||
+	    put_str(body, "sip_password", sip_password) ||
 	    (sqn && put(body, "sqn", json_integer((json_int_t)sqn_v))) ||
 	    (ind_bitlen && put(body, "ind_bitlen", json_integer((json_int_t)ind_v)))) {
 		json_decref(body);
@@ -421,7 +534,56 @@ static int sub_add(struct cli_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
-/* show and del: one subscriber by key, no other options. */
+/* Column col of a binding, for the table of sub registrations. */
+static char *binding_cell(json_t *b, size_t col)
+{
+	static const char *const members[] = {"contact", "source", NULL, "path"};
+	char buf[32];
+
+	if (members[col])
+		return cli_value_text(json_object_get(b, members[col]));
+	json_t *in = json_object_get(b, "expires_in");
+	if (!json_is_integer(in))
+		return NULL;
+	cli_format_duration(json_integer_value(in), buf, sizeof(buf));
+	return strdup(buf);
+}
+
+static int print_registrations(struct cli_ctx *ctx, struct cli_reply *r)
+{
+	static const char *const headers[] = {"CONTACT", "SOURCE", "EXPIRES_IN", "PATH"};
+	json_t *bindings = json_object_get(r->json, "bindings");
+	char *cell, *cell_at;
+
+	if (r->status != 200)
+		return cli_print_api_error(r);
+	if (!json_is_array(bindings)) {
+		fprintf(stderr, "koryo: koryod answered 200 without registrations\n");
+		return CLI_EXIT_REFUSED;
+	}
+	if (ctx->json) {
+		cli_print_json(r->json);
+		return CLI_EXIT_OK;
+	}
+	cell = cli_value_text(json_object_get(r->json, "cell"));
+	cell_at = cli_value_text(json_object_get(r->json, "cell_at"));
+	if (!cell || !cell_at) {
+		free(cell);
+		free(cell_at);
+		return oom();
+	}
+	/* The cell comes from the phone's P-Access-Network-Info: not obeyed. */
+	for (char *p = cell; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	printf("cell:    %s\ncell_at: %s\n", cell, cell_at);
+	free(cell);
+	free(cell_at);
+	cli_print_table(stdout, headers, 4, bindings, binding_cell);
+	return CLI_EXIT_OK;
+}
+
+/* show, del and registrations: one subscriber by key, no other options. */
 static int sub_by_key(struct cli_ctx *ctx, int argc, char **argv, const char *cmd,
                       const char *usage, const char *method)
 {
@@ -458,10 +620,21 @@ static int sub_by_key(struct cli_ctx *ctx, int argc, char **argv, const char *cm
 	}
 	if ((rc = key_path(cmd, argc, argv, imsi, msisdn, iccid, &path)))
 		return rc;
+	if (usage == usage_registrations) {
+		char *p = path;
+		path = NULL;
+		if (asprintf(&path, "%s/registrations", p) < 0) {
+			free(p);
+			return oom();
+		}
+		free(p);
+	}
 	rc = cli_http_request(ctx, method, path, NULL, &r);
 	if (rc)
 		goto out;
-	if (strcmp(method, "DELETE") != 0) {
+	if (usage == usage_registrations) {
+		rc = print_registrations(ctx, &r);
+	} else if (strcmp(method, "DELETE") != 0) {
 		rc = print_sub_reply(ctx, &r);
 	} else if (r.status < 200 || r.status > 299) {
 		rc = cli_print_api_error(&r);
@@ -490,13 +663,16 @@ static int sub_set(struct cli_ctx *ctx, int argc, char **argv)
 	    {"city", required_argument, NULL, O_CITY},
 	    {"no-city", no_argument, NULL, O_NO_CITY},
 	    HOLDER_OPTIONS,
+	    {"sip-password", required_argument, NULL, O_SIP_PASSWORD},
+	    {"clear-sip-password", no_argument, NULL, O_CLEAR_SIP_PASSWORD},
 	    CLI_GLOBAL_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	const char *cmd = "sub set";
 	const char *imsi = NULL, *status = NULL, *class = NULL, *msisdn = NULL, *city = NULL;
+	const char *sip_password = NULL;
 	struct holder holder = {0};
-	bool no_msisdn = false, no_city = false;
+	bool no_msisdn = false, no_city = false, clear_sip = false;
 	struct cli_reply r;
 	char *path = NULL;
 	json_t *body;
@@ -529,6 +705,13 @@ static int sub_set(struct cli_ctx *ctx, int argc, char **argv)
 		case O_NO_CITY:
 			no_city = true;
 			break;
+		case O_SIP_PASSWORD:
+			if ((rc = sip_password_opt(cmd, optarg, &sip_password)))
+				return rc;
+			break;
+		case O_CLEAR_SIP_PASSWORD:
+			clear_sip = true;
+			break;
 		default:
 			if (!holder_opt(c, &holder))
 				return CLI_EXIT_USAGE;
@@ -539,8 +722,11 @@ static int sub_set(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error(cmd, "give --msisdn or --no-msisdn, not both");
 	if (city && no_city)
 		return cli_usage_error(cmd, "give --city or --no-city, not both");
+	if (sip_password && clear_sip)
+		return cli_usage_error(cmd,
+		                       "give --sip-password or --clear-sip-password, not both");
 	if (!status && !class && !msisdn && !no_msisdn && !city && !no_city &&
-	    !holder_given(&holder))
+	    !holder_given(&holder) && !sip_password && !clear_sip)
 		return cli_usage_error(cmd, "nothing to change");
 	/* --msisdn here is the new number, so the subscriber is named by KEY or
 	 * --imsi only. */
@@ -553,7 +739,8 @@ static int sub_set(struct cli_ctx *ctx, int argc, char **argv)
 	if (put_str(body, "status", status) || put_str(body, "class", class) ||
 	    put_str(body, "msisdn", msisdn) || (no_msisdn && put(body, "msisdn", json_null())) ||
 	    put_str(body, "city", city) || (no_city && put(body, "city", json_null())) ||
-	    put_holder(body, &holder)) {
+	    put_holder(body, &holder) || put_str(body, "sip_password", sip_password) ||
+	    (clear_sip && put(body, "sip_password", json_null()))) {
 		json_decref(body);
 		free(path);
 		return oom();
@@ -764,7 +951,8 @@ int cli_cmd_sub(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	if (optind >= argc)
-		return cli_usage_error("sub", "missing command (add, show, list, set, del)");
+		return cli_usage_error(
+		    "sub", "missing command (add, show, list, set, del, registrations)");
 	sub = argv[optind];
 	argc -= optind;
 	argv += optind;
@@ -778,5 +966,8 @@ int cli_cmd_sub(struct cli_ctx *ctx, int argc, char **argv)
 		return sub_set(ctx, argc, argv);
 	if (strcmp(sub, "del") == 0 || strcmp(sub, "delete") == 0)
 		return sub_by_key(ctx, argc, argv, "sub del", usage_del, "DELETE");
-	return cli_usage_error("sub", "unknown command '%s' (add, show, list, set, del)", sub);
+	if (strcmp(sub, "registrations") == 0 || strcmp(sub, "regs") == 0)
+		return sub_by_key(ctx, argc, argv, "sub registrations", usage_registrations, "GET");
+	return cli_usage_error(
+	    "sub", "unknown command '%s' (add, show, list, set, del, registrations)", sub);
 }

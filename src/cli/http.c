@@ -393,6 +393,97 @@ out:
 	return rc;
 }
 
+/* The value of one response header, for cli_http_get_text. */
+struct header_want {
+	const char *name;
+	char *value; /* NULL until seen */
+	bool oom;
+};
+
+static size_t header_seen(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct header_want *w = arg;
+	size_t n = size * nmemb, len = strlen(w->name);
+
+	if (n > len && data[len] == ':' && strncasecmp(data, w->name, len) == 0) {
+		const char *v = data + len + 1, *end = data + n;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		while (end > v && isspace((unsigned char)end[-1]))
+			end--;
+		free(w->value);
+		if (!(w->value = strndup(v, (size_t)(end - v))))
+			w->oom = true;
+	}
+	return n;
+}
+
+void cli_text_reply_free(struct cli_text_reply *r)
+{
+	cli_reply_free(&r->reply);
+	free(r->body);
+	free(r->header);
+	r->body = r->header = NULL;
+	r->len = 0;
+}
+
+int cli_http_get_text(struct cli_ctx *ctx, const char *path, const char *header,
+                      struct cli_text_reply *r)
+{
+	struct body b = {0};
+	struct header_want want = {.name = header};
+	struct curl_slist *hdrs = NULL, *t;
+	char *url = NULL;
+	int rc;
+
+	*r = (struct cli_text_reply){0};
+	rc = http_open(ctx);
+	if (rc)
+		return rc;
+	struct cli_http *h = ctx->http;
+	rc = CLI_EXIT_UNREACHABLE;
+	if (asprintf(&url, "%s%s", h->base, path) < 0) {
+		url = NULL;
+		goto oom;
+	}
+	if (!(t = curl_slist_append(hdrs, h->auth)))
+		goto oom;
+	hdrs = t;
+	setup(h, url, hdrs, &b);
+	curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
+	if (header) {
+		curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, header_seen);
+		curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, &want);
+	}
+	rc = finish(h, curl_easy_perform(h->curl), &b, &r->reply);
+	if (rc == 0 && want.oom) {
+		cli_reply_free(&r->reply);
+		rc = CLI_EXIT_UNREACHABLE;
+		goto oom;
+	}
+	if (rc == 0) {
+		r->body = b.p ? b.p : strdup("");
+		r->len = b.len;
+		r->header = want.value;
+		b.p = NULL;
+		want.value = NULL;
+		if (!r->body) {
+			cli_text_reply_free(r);
+			rc = CLI_EXIT_UNREACHABLE;
+			goto oom;
+		}
+	}
+	goto out;
+oom:
+	fprintf(stderr, "koryo: out of memory\n");
+out:
+	curl_slist_free_all(hdrs);
+	free(want.value);
+	free(url);
+	free(b.p);
+	return rc;
+}
+
 static uint64_t mono_ms(void)
 {
 	struct timespec ts;

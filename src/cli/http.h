@@ -26,6 +26,24 @@ void cli_reply_free(struct cli_reply *r);
 int cli_http_request(struct cli_ctx *ctx, const char *method, const char *path, const json_t *body,
                      struct cli_reply *r);
 
+/* A reply kept as text (koryod's CSV), with the value of one response header
+ * (NULL if koryod sent none). reply.json is the body parsed when it is JSON,
+ * as koryod's errors are. Release with cli_text_reply_free. */
+struct cli_text_reply {
+	struct cli_reply reply;
+	char *body; /* NUL-terminated, len bytes */
+	size_t len;
+	char *header;
+};
+
+void cli_text_reply_free(struct cli_text_reply *r);
+
+/* cli_http_get_text: GETs base+path (escaped) keeping the body as text and
+ * the value of response header `header` (may be NULL). Returns like
+ * cli_http_request. */
+int cli_http_get_text(struct cli_ctx *ctx, const char *path, const char *header,
+                      struct cli_text_reply *r);
+
 /* Called with the bytes sent so far and the total (-1 when unknown), and
  * again with sent == total while waiting for the answer. */
 typedef void cli_http_progress_fn(void *arg, curl_off_t sent, curl_off_t total);

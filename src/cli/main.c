@@ -23,6 +23,9 @@ static const char usage_main[] =
     "  sub list             list subscribers\n"
     "  sub set              change a subscriber\n"
     "  sub del              delete a subscriber\n"
+    "  sub registrations    show a subscriber's SIP registrations\n"
+    "  calls                list the SIP calls up now\n"
+    "  cdrs                 list the call detail records\n"
     "  import subscribers   import subscribers from a CSV file\n"
     "  auc-gen              authentication centre tool (runs locally)\n"
     "\n"
@@ -69,7 +72,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error("", "missing command (sub, import, auc-gen)");
+		return cli_usage_error("", "missing command (sub, calls, cdrs, import, auc-gen)");
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
@@ -81,8 +84,10 @@ int main(int argc, char **argv)
 		fputs(usage_main, stdout);
 		return CLI_EXIT_OK;
 	}
-	if (strcmp(cmd, "sub") != 0 && strcmp(cmd, "import") != 0)
-		return cli_usage_error("", "unknown command '%s' (sub, import, auc-gen)", cmd);
+	if (strcmp(cmd, "sub") != 0 && strcmp(cmd, "import") != 0 && strcmp(cmd, "calls") != 0 &&
+	    strcmp(cmd, "cdrs") != 0)
+		return cli_usage_error(
+		    "", "unknown command '%s' (sub, calls, cdrs, import, auc-gen)", cmd);
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		fprintf(stderr, "koryo: cannot initialise libcurl\n");
@@ -90,6 +95,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "sub") == 0)
 		rc = cli_cmd_sub(&ctx, argc, argv);
+	else if (strcmp(cmd, "calls") == 0)
+		rc = cli_cmd_calls(&ctx, argc, argv);
+	else if (strcmp(cmd, "cdrs") == 0)
+		rc = cli_cmd_cdrs(&ctx, argc, argv);
 	else
 		rc = cli_cmd_import(&ctx, argc, argv);
 	cli_http_close(&ctx);

@@ -16,11 +16,12 @@
 static char **secrets;
 static int n_secrets;
 
-/* Field names that hold key material, at any depth. */
+/* Field names that hold key material or a SIP credential, at any depth. */
 static bool is_secret_field(const char *name)
 {
 	return strcmp(name, "k") == 0 || strcmp(name, "ki") == 0 || strcmp(name, "op") == 0 ||
-	       strcmp(name, "opc") == 0;
+	       strcmp(name, "opc") == 0 || strcmp(name, "sip_password") == 0 ||
+	       strncmp(name, "ha1", 3) == 0;
 }
 
 const char *cli_secret_add(char *arg)
@@ -277,11 +278,12 @@ static void lines_add_rest(struct lines *l, const char *prefix, json_t *obj,
 
 void cli_print_subscriber(FILE *out, json_t *sub)
 {
-	static const char *const top_known[] = {"imsi",         "msisdn", "iccid",  "class",
-	                                        "status",       "city",   "holder", "created_at",
-	                                        "activated_at", "auth",   NULL};
+	static const char *const top_known[] = {
+	    "imsi",   "msisdn",     "iccid",        "class", "status",           "city",
+	    "holder", "created_at", "activated_at", "auth",  "sip_password_set", NULL};
 	json_t *holder = json_object_get(sub, "holder");
 	json_t *auth = json_object_get(sub, "auth");
+	json_t *sip = json_object_get(sub, "sip_password_set");
 	struct lines l = {0};
 	size_t width = 0;
 
@@ -295,6 +297,13 @@ void cli_print_subscriber(FILE *out, json_t *sub)
 	for (int i = 0; auth_fields[i]; i++)
 		lines_add(&l, "auth.", auth_fields[i], json_object_get(auth, auth_fields[i]));
 	lines_add_rest(&l, "auth.", auth, auth_fields);
+	/* Whether a password is set is all anyone learns of it; a koryod from
+	 * before SIP sends nothing, and nothing is shown. */
+	if (json_is_boolean(sip)) {
+		json_t *v = json_string(json_is_true(sip) ? "set" : "not set");
+		lines_add(&l, "", "sip_password", v);
+		json_decref(v);
+	}
 	lines_add_rest(&l, "", sub, top_known);
 
 	for (size_t i = 0; i < l.n; i++)
@@ -340,4 +349,74 @@ void cli_print_sub_row(FILE *out, json_t *sub)
 out:
 	for (int i = 0; i < 7; i++)
 		free(v[i]);
+}
+
+/* --- tables of the SIP commands -------------------------------------------------- */
+
+void cli_format_duration(long long s, char *out, size_t cap)
+{
+	if (s < 0)
+		s = 0;
+	if (s >= 3600)
+		snprintf(out, cap, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+	else
+		snprintf(out, cap, "%lld:%02lld", s / 60, s % 60);
+}
+
+/* Replaces control characters in place, as put_safe prints them. */
+static void make_safe(char *s)
+{
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
+void cli_print_table(FILE *out, const char *const *headers, size_t ncols, json_t *rows,
+                     cli_cell_fn *cell)
+{
+	size_t nrows = json_array_size(rows), *width;
+	char **text;
+
+	width = calloc(ncols, sizeof(*width));
+	text = calloc(nrows * ncols + 1, sizeof(*text));
+	if (!width || !text) {
+		fprintf(stderr, "koryo: out of memory\n");
+		goto out;
+	}
+	for (size_t c = 0; c < ncols; c++)
+		width[c] = strlen(headers[c]);
+	for (size_t r = 0; r < nrows; r++) {
+		for (size_t c = 0; c < ncols; c++) {
+			char *t = cell(json_array_get(rows, r), c);
+			if (!t && !(t = strdup("-"))) {
+				fprintf(stderr, "koryo: out of memory\n");
+				goto out;
+			}
+			make_safe(t);
+			text[r * ncols + c] = t;
+			if (strlen(t) > width[c])
+				width[c] = strlen(t);
+		}
+	}
+	for (size_t r = 0; r <= nrows; r++) {
+		for (size_t c = 0; c < ncols; c++) {
+			const char *t = r ? text[(r - 1) * ncols + c] : headers[c];
+			/* The last column is not padded: no trailing blanks. */
+			if (c + 1 < ncols)
+				fprintf(out, "%-*s ", (int)width[c], t);
+			else
+				fprintf(out, "%s\n", t);
+		}
+	}
+out:
+	if (text)
+		for (size_t i = 0; i < nrows * ncols; i++)
+			free(text[i]);
+	free(text);
+	free(width);
+}
+
+char *cli_value_text(json_t *v)
+{
+	return value_text(v);
 }

@@ -42,3 +42,19 @@ void cli_print_subscriber(FILE *out, json_t *sub);
  * widths are fixed so pages can be printed as they arrive. */
 void cli_print_sub_header(FILE *out);
 void cli_print_sub_row(FILE *out, json_t *sub);
+
+/* cli_value_text: a JSON value for a human: null or missing as "-", strings
+ * as they are, numbers in decimal. Caller frees; NULL if out of memory. */
+char *cli_value_text(json_t *v);
+
+/* cli_format_duration: seconds as M:SS, or H:MM:SS from an hour. */
+void cli_format_duration(long long s, char *out, size_t cap);
+
+/* The text of column col of row (caller frees; NULL shows as "-"). */
+typedef char *cli_cell_fn(json_t *row, size_t col);
+
+/* cli_print_table: rows (a JSON array) as a table under a header row, each
+ * column as wide as its widest cell, control characters shown as '?'. With
+ * no rows, the header alone. */
+void cli_print_table(FILE *out, const char *const *headers, size_t ncols, json_t *rows,
+                     cli_cell_fn *cell);
