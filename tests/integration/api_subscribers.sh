@@ -108,7 +108,7 @@ expect_eq "$(jget .activated_at)" null "create: activated_at of a pending subscr
 [[ "$(jget .created_at)" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$ ]] ||
   fail "create: created_at is '$(jget .created_at)'"
 expect_eq "$(jget 'keys | sort | join(",")')" \
-  "activated_at,auth,city,class,created_at,holder,iccid,imei,imei_updated_at,imsi,msisdn,serving,status" "create: members"
+  "activated_at,auth,city,class,created_at,holder,iccid,imei,imei_updated_at,imsi,msisdn,serving,sip_password_set,status" "create: members"
 created=$BODY
 expect_eq "$(total)" $((base + 1)) "subscribers after create"
 expect_eq "$(metric citizen pending)" $(($(csv_count '$4 == "citizen" && $5 == "pending"') + 1)) \
@@ -316,7 +316,7 @@ expect_eq "$(jget .msisdn)" 850191299002 "msisdn set again"
 expect_eq "$(metric official active)" $(($(csv_count '$4 == "official" && $5 == "active"') + 1)) \
   "official/active after PATCH"
 
-RO="unknown or read-only field (can change: status, class, msisdn, city, holder)"
+RO="unknown or read-only field (can change: status, class, msisdn, city, holder, sip_password)"
 for f in imsi k op opc iccid amf sqn ind_bitlen created_at activated_at auth; do
   refused PATCH $S 400 "$f" "$RO" "PATCH read-only $f" "${JSON[@]}" -d "{\"$f\":\"1\"}"
 done

@@ -13,15 +13,16 @@ help_ok() {
 }
 
 help_ok
-for c in sub "sub add" "sub show" "sub list" "sub set" "sub del" import "import subscribers" \
-  auc-gen; do
+for c in sub "sub add" "sub show" "sub list" "sub set" "sub del" "sub registrations" calls cdrs \
+  import "import subscribers" auc-gen; do
   # shellcheck disable=SC2086 # the words are the command
   help_ok $c
 done
 
 # koryo --help lists every command.
 out=$("$KORYO" --help)
-for c in "sub add" "sub show" "sub list" "sub set" "sub del" "import subscribers" auc-gen; do
+for c in "sub add" "sub show" "sub list" "sub set" "sub del" "sub registrations" calls cdrs \
+  "import subscribers" auc-gen; do
   expect_contains "$out" "  $c " "koryo --help"
 done
 # Options may also come before the command word: the global --help wins.
@@ -42,11 +43,11 @@ usage_err() {
   [ ! -s "$T/out" ] || fail "koryo $*: printed on stdout"
 }
 
-usage_err "koryo: missing command (sub, import, auc-gen)"
-usage_err "koryo: unknown command 'frob' (sub, import, auc-gen)" frob
+usage_err "koryo: missing command (sub, calls, cdrs, import, auc-gen)"
+usage_err "koryo: unknown command 'frob' (sub, calls, cdrs, import, auc-gen)" frob
 usage_err "koryo: unknown option --frob" --frob sub list
-usage_err "koryo sub: missing command (add, show, list, set, del)" sub
-usage_err "koryo sub: unknown command 'frob' (add, show, list, set, del)" sub frob
+usage_err "koryo sub: missing command (add, show, list, set, del, registrations)" sub
+usage_err "koryo sub: unknown command 'frob' (add, show, list, set, del, registrations)" sub frob
 usage_err "koryo sub list: unknown option --frob" sub list --frob
 usage_err "koryo sub list: option --limit needs a value" sub list --limit
 usage_err "koryo sub list: --limit must be a decimal number" sub list --limit ten

@@ -202,6 +202,111 @@ done
 expect_eq "$(api_count)" "$base" "count after deleting every test subscriber"
 expect_eq "$(cli_count)" "$base" "sub list --all after deleting"
 
+# --- SIP: passwords, registrations, calls, records -------------------------------
+# The passwords never show: not in what koryo prints, not in what koryod
+# answered, not in koryod's log (checked with the keys at the end).
+SIP_PW1='Ryugyong-Hotel-105'
+SIP_PW2='Arirang Mass Games 2026'
+sip_flag() { api GET /v1/subscribers/467059900000010 | head -n -1 | jq -r .sip_password_set; }
+run sub add --imsi 467059900000010 --class citizen --k $K --opc $OPC --msisdn 8501999000010 \
+  --sip-password "$SIP_PW1"
+expect_rc 0 "sub add --sip-password"
+grep -qx "sip_password: *set" <<<"$OUT" || fail "sub add --sip-password: no 'sip_password: set' in: $OUT"
+expect_eq "$(awk '{ print index($0, $2) }' <<<"$OUT" | sort -u | wc -l)" 1 \
+  "sub add --sip-password alignment"
+expect_eq "$(sip_flag)" true "sub add --sip-password: the API's flag"
+run sub show 467059900000010
+grep -qx "sip_password: *set" <<<"$OUT" || fail "sub show: no 'sip_password: set' in: $OUT"
+run sub set 467059900000010 --clear-sip-password
+expect_rc 0 "sub set --clear-sip-password"
+grep -qx "sip_password: *not set" <<<"$OUT" || fail "sub set --clear-sip-password: $OUT"
+expect_eq "$(sip_flag)" false "sub set --clear-sip-password: the API's flag"
+# From standard input: not on the command line, not echoed.
+run sub set 467059900000010 --sip-password - <<<"$SIP_PW2"
+expect_rc 0 "sub set --sip-password -"
+grep -qx "sip_password: *set" <<<"$OUT" || fail "sub set --sip-password -: $OUT"
+expect_eq "$(sip_flag)" true "sub set --sip-password -: the API's flag"
+run sub set 467059900000010 --sip-password - </dev/null
+expect_rc 2 "sub set --sip-password - with nothing on stdin"
+expect_eq "$ERR" "koryo sub set: --sip-password -: no password on standard input
+Try 'koryo sub set --help'." "sub set --sip-password - with nothing on stdin"
+run sub set 467059900000010 --sip-password short7!
+expect_rc 1 "sub set --sip-password too short"
+expect_eq "$ERR" "koryo: sip_password: must be 8 to 128 printable ASCII characters" \
+  "sub set --sip-password too short"
+run sub set 467059900000010 --sip-password "$SIP_PW1" --clear-sip-password
+expect_rc 2 "sub set --sip-password and --clear-sip-password"
+expect_eq "$ERR" "koryo sub set: give --sip-password or --clear-sip-password, not both
+Try 'koryo sub set --help'." "sub set --sip-password and --clear-sip-password"
+expect_eq "$(sip_flag)" true "the refused sets left the password"
+# A subscriber without an MSISDN has no digest username.
+run sub add --imsi 467059900000011 --class citizen --k $K --opc $OPC --sip-password "$SIP_PW1"
+expect_rc 1 "sub add --sip-password without --msisdn"
+expect_contains "$ERR" "koryo: sip_password: " "sub add --sip-password without --msisdn"
+run sub show 467059900000011
+expect_rc 1 "sub show of the refused add"
+api GET /v1/subscribers/467059900000010 >>"$T/api-output"
+
+# Registrations: none yet (phones registering are the SIPp tests').
+run sub registrations 467059900000010
+expect_rc 0 "sub registrations"
+expect_eq "$(head -n 2 <<<"$OUT")" "cell:    -
+cell_at: -" "sub registrations: the cell"
+expect_eq "$(tail -n +3 <<<"$OUT" | tr -s ' ')" "CONTACT SOURCE EXPIRES_IN PATH" \
+  "sub registrations of a phone registered nowhere: the header alone"
+run sub registrations --msisdn 8501999000010 --json
+expect_rc 0 "sub registrations --json"
+expect_eq "$(jq -c . <<<"$OUT")" \
+  '{"imsi":"467059900000010","cell":null,"cell_at":null,"bindings":[]}' "sub registrations --json"
+run sub registrations 467059900000099
+expect_rc 1 "sub registrations of no one"
+expect_eq "$ERR" "koryo: subscriber not found" "sub registrations of no one"
+run sub registrations
+expect_rc 2 "sub registrations without a subscriber"
+
+# Calls and records: none (no SIP traffic here).
+run calls
+expect_rc 0 "calls"
+expect_eq "$(tr -s ' ' <<<"$OUT")" "STATE CALLER CALLEE CALLER_CELL CALLEE_CELL STARTED TALK CALL_ID" \
+  "calls with none up: the header alone"
+run calls --json
+expect_eq "$(jq -c . <<<"$OUT")" '{"calls":[]}' "calls --json"
+run cdrs
+expect_rc 0 "cdrs"
+expect_eq "$(tr -s ' ' <<<"$OUT")" "ID STARTED CALLER CALLEE TALK STATUS CAUSE CALL_ID" \
+  "cdrs with none written: the header alone"
+expect_eq "$ERR" "" "cdrs with none written: no next page"
+run cdrs --csv --all
+expect_rc 0 "cdrs --csv --all"
+expect_eq "$(tr -d '\r' <<<"$OUT")" \
+  "id,call_id,caller_msisdn,caller_imsi,caller_cell,callee_msisdn,callee_imsi,callee_cell,started_at,answered_at,ended_at,duration_s,duration_ms,status,cause" \
+  "cdrs --csv with none written: the header line"
+run cdrs --limit 0
+expect_rc 1 "cdrs --limit 0"
+expect_eq "$ERR" "koryo: limit: must be an integer from 1 to 1000" "cdrs --limit 0"
+run cdrs --csv --limit 5000
+expect_rc 1 "cdrs --csv --limit 5000"
+expect_eq "$ERR" "koryo: limit: must be an integer from 1 to 1000" "cdrs --csv --limit 5000"
+run cdrs --after yesterday
+expect_rc 2 "cdrs --after a word"
+expect_eq "$ERR" "koryo cdrs: --after must be a decimal number
+Try 'koryo cdrs --help'." "cdrs --after a word"
+run cdrs --csv --json
+expect_rc 2 "cdrs --csv --json"
+for c in "sub registrations" calls cdrs; do
+  # shellcheck disable=SC2086 # the words are the command
+  run $c --help
+  expect_rc 0 "$c --help"
+  grep -q "^Usage: koryo $c" <<<"$OUT" || fail "$c --help: no usage line in: $OUT"
+done
+
+run sub del 467059900000010
+expect_rc 0 "sub del of the SIP subscriber"
+expect_eq "$(api_count)" "$base" "count after the SIP tests"
+for pw in "$SIP_PW1" "$SIP_PW2"; do
+  if grep -qF -- "$pw" "$T/cli-output" "$T/api-output"; then fail "a SIP password was printed"; fi
+done
+
 # --- reaching koryod: each failure says which -------------------------------------
 printf 'not-the-token\n' >"$T/bad.token"
 run --token-file "$T/bad.token" sub list
@@ -240,5 +345,8 @@ if grep -qF "$token" "$T/cli-output"; then fail "the token appears in the CLI's 
 koryod_stop
 for s in $K $OPC $K2 $OP2; do
   expect_no_secret "$s" "key $s"
+done
+for pw in "$SIP_PW1" "$SIP_PW2"; do
+  if grep -qF -- "$pw" "$T/koryod.log"; then fail "a SIP password is in koryod's log"; fi
 done
 echo "ok"

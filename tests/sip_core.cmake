@@ -1,0 +1,23 @@
+# The SIP registrar and proxy (docs/sip-testing.md): SIPp scenarios and
+# tests/sip/sip_ua.c against a real koryod, each test inside a network
+# namespace with only loopback. Needs root (ip netns) and sipp (Debian
+# sip-tester, scripts/deps.sh test).
+add_executable(sip_ua sip/sip_ua.c)
+target_link_libraries(sip_ua PRIVATE koryo_sip koryo_crypto)
+
+# sip_ua itself, against registrars played by SIPp and the TS 35.208 sets.
+koryo_script_test(sip_ua integration/sip_ua.sh TIMEOUT 120)
+# The registrar; waits out one registration's expiry (sip.min_expires = 30 s there).
+koryo_script_test(sip_registrar integration/sip_registrar.sh TIMEOUT 300)
+# The proxy: calls, CANCEL, MESSAGE, forking, Path, error answers.
+koryo_script_test(sip_proxy integration/sip_proxy.sh TIMEOUT 240)
+foreach(t sip_ua sip_registrar sip_proxy)
+  set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT "SIP_UA=$<TARGET_FILE:sip_ua>")
+endforeach()
+
+# The routing hook: the service core with a hook that refuses one number.
+add_executable(sip_hook_harness sip/sip_hook_harness.c)
+target_link_libraries(sip_hook_harness PRIVATE koryo_sip_core koryo_daemon)
+koryo_script_test(sip_route_hook integration/sip_route_hook.sh TIMEOUT 120)
+set_property(TEST sip_route_hook APPEND PROPERTY ENVIRONMENT
+             "SIP_UA=$<TARGET_FILE:sip_ua>" "SIP_HOOK_HARNESS=$<TARGET_FILE:sip_hook_harness>")
