@@ -145,6 +145,25 @@ expect_code 404 "the subscriber of a refused create"
 call PATCH $S "${JSON[@]}" -d "{\"sip_password\":\"$PW4\"}"
 expect_code 200 "PATCH the last password"
 
+# --- the import's sip_password column -------------------------------------------
+PW5='Ryugyong-Hotel-105'
+printf 'imsi,msisdn,class,status,k,opc,sip_password\n467059960000021,850199600211,citizen,active,%s,%s,%s\n467059960000022,850199600221,citizen,active,%s,%s,\n' \
+  "$K" "$OPC" "$PW5" "$K" "$OPC" >"$T/import-pw.csv"
+call POST /v1/import/subscribers -H 'Content-Type: text/csv' --data-binary @"$T/import-pw.csv"
+expect_code 200 "import with a sip_password column"
+call GET /v1/subscribers/467059960000021
+expect_eq "$(jget .sip_password_set)" true "imported with a password"
+call GET /v1/subscribers/467059960000022
+expect_eq "$(jget .sip_password_set)" false "imported with an empty password field"
+printf 'imsi,msisdn,class,k,opc,sip_password\n467059960000023,850199600231,citizen,%s,%s,%s\n467059960000024,850199600241,citizen,%s,%s,short\n' \
+  "$K" "$OPC" "$PW5" "$K" "$OPC" >"$T/import-bad-pw.csv"
+call POST /v1/import/subscribers -H 'Content-Type: text/csv' --data-binary @"$T/import-bad-pw.csv"
+expect_code 400 "import with a short sip_password on line 3"
+expect_eq "$(jget '[(.line|tostring),.column] | join("|")')" "3|sip_password" \
+  "import error names the line and the column"
+call GET /v1/subscribers/467059960000023
+expect_code 404 "nothing of a refused import is kept"
+
 # --- registrations --------------------------------------------------------------
 for key in 467059960000001 msisdn:850199600011; do
   call GET "/v1/subscribers/$key/registrations"
@@ -341,7 +360,7 @@ done
 # Not in an answer, not in koryod's log (complete once stopped), not in any
 # file of the store (the database, its WAL).
 koryod_stop
-for pw in "$PW1" "$PW2" "$PW3" "$PW4"; do
+for pw in "$PW1" "$PW2" "$PW3" "$PW4" "$PW5"; do
   for f in "$T/api-output" "$T/koryod.log" "$T"/data/koryo.db*; do
     if grep -aqF -- "$pw" "$f"; then fail "the password '$pw' is in $(basename "$f")"; fi
   done
