@@ -10,19 +10,9 @@
 set -euo pipefail
 
 sip_netns() {
-  local script=$1
-  shift
-  if [ "${1:-}" != "--inner" ]; then
-    : "${KORYO_SRC:?KORYO_SRC must name the source tree}"
-    command -v sipp >/dev/null || { echo "FAIL: sipp not installed (scripts/deps.sh test)" >&2; exit 1; }
-    local ns=koryo-sip-$$ rc=0
-    ip netns add "$ns" || { echo "FAIL: cannot create network namespace $ns (needs root)" >&2; exit 1; }
-    # shellcheck disable=SC2064
-    trap "ip netns delete $ns 2>/dev/null || true" EXIT
-    ip netns exec "$ns" ip link set lo up
-    ip netns exec "$ns" bash "$script" --inner || rc=$?
-    exit $rc
-  fi
+  source "$KORYO_SRC/tests/integration/netns.sh"
+  need_tools sipp jq
+  in_loopback_netns koryo-sip "$@"
   source "$KORYO_SRC/tests/integration/lib.sh"
   : "${SIP_UA:?SIP_UA must name the sip_ua helper}"
   [ -z "$(ip -4 route show | grep -v '^local\|127.0.0.0' || true)" ] ||

@@ -17,19 +17,9 @@
 # Env: KORYOD, KORYO, KORYO_SRC.
 set -euo pipefail
 
-if [ "${1:-}" != "--inner" ]; then
-  : "${KORYO_SRC:?KORYO_SRC must name the source tree}"
-  for tool in sipp baresip jq; do
-    command -v $tool >/dev/null || { echo "FAIL: $tool not installed (scripts/deps.sh test)" >&2; exit 1; }
-  done
-  NS=koryo-softphone-$$
-  ip netns add "$NS" || { echo "FAIL: cannot create network namespace $NS (needs root)" >&2; exit 1; }
-  trap 'ip netns delete "$NS" 2>/dev/null || true' EXIT
-  ip netns exec "$NS" ip link set lo up
-  rc=0
-  ip netns exec "$NS" bash "$0" --inner || rc=$?
-  exit $rc
-fi
+source "$KORYO_SRC/tests/integration/netns.sh"
+need_tools sipp baresip jq
+in_loopback_netns koryo-softphone "$0" "$@"
 
 source "$KORYO_SRC/tests/integration/lib.sh"
 SCEN="$KORYO_SRC/tests/sip/softphone"

@@ -16,17 +16,9 @@
 # Env: KORYOD, KORYO, KORYO_SRC, KORYO_TESTDATA; SIP_PROBE (tests/sip/sip_probe.c).
 set -euo pipefail
 
-if [ "${1:-}" != "--inner" ]; then
-  : "${KORYO_SRC:?KORYO_SRC must name the source tree}"
-  command -v sipp >/dev/null || { echo "FAIL: sipp not installed (scripts/deps.sh test)" >&2; exit 1; }
-  NS=koryo-sip-$$
-  ip netns add "$NS" || { echo "FAIL: cannot create network namespace $NS (needs root)" >&2; exit 1; }
-  trap 'ip netns delete "$NS" 2>/dev/null || true' EXIT
-  ip netns exec "$NS" ip link set lo up
-  rc=0
-  ip netns exec "$NS" bash "$0" --inner || rc=$?
-  exit $rc
-fi
+source "$KORYO_SRC/tests/integration/netns.sh"
+need_tools sipp
+in_loopback_netns koryo-sip "$0" "$@"
 
 source "$KORYO_SRC/tests/integration/lib.sh"
 : "${SIP_PROBE:?SIP_PROBE must name the sip_probe helper}"
