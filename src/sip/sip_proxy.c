@@ -240,8 +240,14 @@ static bool first_value_rest(const struct sip_msg *m, enum sip_hdr_type t, struc
 /* Copies the header fields of m except those skip says, with
  * Max-Forwards decremented and Content-Length recomputed. skip_first_of:
  * the type whose first value is dropped (Via of a response, our Route). */
-static size_t copy_headers(const struct sip_msg *m, int skip_first_of, char *out, size_t n,
-                           size_t cap)
+enum part {
+	PART_ALL,  /* every field, then the body */
+	PART_VIAS, /* the Via fields only */
+	PART_REST, /* every field but Via, then the body */
+};
+
+static size_t copy_headers(const struct sip_msg *m, int skip_first_of, enum part part, char *out,
+                           size_t n, size_t cap)
 {
 	char line[64];
 	struct sip_str first, rest;
@@ -249,6 +255,9 @@ static size_t copy_headers(const struct sip_msg *m, int skip_first_of, char *out
 	                 first_value_rest(m, (enum sip_hdr_type)skip_first_of, &first, &rest);
 	for (unsigned i = 0; i < m->n_hdrs; i++) {
 		const struct sip_hdr *h = &m->hdrs[i];
+		if ((part == PART_VIAS && h->type != SIP_HDR_VIA) ||
+		    (part == PART_REST && h->type == SIP_HDR_VIA))
+			continue;
 		if ((int)i == (skip_first_of >= 0 ? m->first[skip_first_of] : -1)) {
 			if (have_rest && rest.len) {
 				n = put_s(out, n, cap, sip_hdr_name(h->type));
@@ -271,6 +280,8 @@ static size_t copy_headers(const struct sip_msg *m, int skip_first_of, char *out
 		n = put(out, n, cap, h->value.p, h->value.len);
 		n = put(out, n, cap, "\r\n", 2);
 	}
+	if (part == PART_VIAS)
+		return n;
 	if (m->is_request && m->max_forwards < 0)
 		n = put_s(out, n, cap, "Max-Forwards: 70\r\n");
 	snprintf(line, sizeof(line), "Content-Length: %zu\r\n\r\n", m->body.len);
@@ -297,6 +308,7 @@ static int build_request(struct sip_worker *w, const struct sip_msg *m, const ch
 	if (vl < 0)
 		return -ENOSPC;
 	n = put(fwd, n, FWD_MAX, via, (size_t)vl);
+	n = copy_headers(m, -1, PART_VIAS, fwd, n, FWD_MAX);
 	if (record_route) {
 		n = put_s(fwd, n, FWD_MAX, "Record-Route: <sip:");
 		n = put_s(fwd, n, FWD_MAX, sip_worker_self(w));
@@ -307,7 +319,7 @@ static int build_request(struct sip_worker *w, const struct sip_msg *m, const ch
 		n = put_s(fwd, n, FWD_MAX, path);
 		n = put_s(fwd, n, FWD_MAX, "\r\n");
 	}
-	n = copy_headers(m, pop_route ? SIP_HDR_ROUTE : -1, fwd, n, FWD_MAX);
+	n = copy_headers(m, pop_route ? SIP_HDR_ROUTE : -1, PART_REST, fwd, n, FWD_MAX);
 	return n < FWD_MAX ? (int)n : -ENOSPC;
 }
 
@@ -318,7 +330,7 @@ static int build_response(const struct sip_msg *r)
 	if (!eol)
 		return -EINVAL;
 	size_t n = put(fwd, 0, FWD_MAX, r->buf, (size_t)(eol - r->buf) + 1);
-	n = copy_headers(r, SIP_HDR_VIA, fwd, n, FWD_MAX);
+	n = copy_headers(r, SIP_HDR_VIA, PART_ALL, fwd, n, FWD_MAX);
 	return n < FWD_MAX ? (int)n : -ENOSPC;
 }
 
@@ -692,7 +704,8 @@ void sip_proxy_on_ack(void *ctx, struct sip_request *rq)
 	struct sip_txn_peer to;
 	if (dialog_target(ctx, rq->msg, &to) != 0)
 		return; /* an ACK for nothing koryod knows: dropped */
-	int n = build_request(rq->w, rq->msg, NULL, &to, false, NULL, true);
+	int n = build_request(rq->w, rq->msg, NULL, &to, false, NULL,
+	                      sip_worker_route_is_self(rq->w, rq->msg));
 	if (n > 0)
 		sip_worker_send(rq->w, fwd, (size_t)n, &to);
 }
@@ -706,7 +719,9 @@ void sip_proxy_on_in_dialog(void *ctx, struct sip_request *rq)
 		return;
 	}
 	struct pctx *p = pctx_new(core, rq);
-	int n = p ? build_request(rq->w, rq->msg, NULL, &to, false, NULL, true) : -ENOMEM;
+	int n = p ? build_request(rq->w, rq->msg, NULL, &to, false, NULL,
+	                          sip_worker_route_is_self(rq->w, rq->msg))
+	          : -ENOMEM;
 	if (n < 0 ||
 	    sip_worker_request(rq->w, fwd, (size_t)n, &to, on_branch, p, &p->br[0].id) != 0) {
 		if (p)

@@ -681,6 +681,8 @@ static const struct sip_txn_ops txn_ops = {
     .terminated = op_terminated,
 };
 
+static bool top_route_is_ours(const struct sip_server *srv, const struct sip_msg *m);
+
 /* --- the TU's side ---------------------------------------------------------------- */
 
 int sip_worker_request(struct sip_worker *w, const char *buf, size_t len,
@@ -741,6 +743,11 @@ int sip_worker_via(struct sip_worker *w, const struct sip_txn_peer *flow, char *
 	                 flow->reliable ? "TCP" : "UDP", w->srv->self, w->id, ++w->branch_seq,
 	                 (unsigned)(w->srv->tag_salt >> 16));
 	return n < 0 || (size_t)n >= cap ? -ENOSPC : n;
+}
+
+bool sip_worker_route_is_self(const struct sip_worker *w, const struct sip_msg *m)
+{
+	return top_route_is_ours(w->srv, m);
 }
 
 const char *sip_worker_self(const struct sip_worker *w)

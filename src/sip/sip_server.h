@@ -138,6 +138,8 @@ int sip_worker_find_invite(struct sip_worker *w, const struct sip_msg *cancel, s
  * "Via: SIP/2.0/UDP host:port;branch=z9hG4bKk<worker>...;rport\r\n". Returns its
  * length, or -ENOSPC. */
 int sip_worker_via(struct sip_worker *w, const struct sip_txn_peer *flow, char *out, size_t cap);
+/* Whether m's top Route names koryod (a request it record-routed). */
+bool sip_worker_route_is_self(const struct sip_worker *w, const struct sip_msg *m);
 /* koryod's own SIP URI host part ("127.0.0.1:5060"), for Record-Route. */
 const char *sip_worker_self(const struct sip_worker *w);
 /* Reads the branch's worker back: the index, or -1 if the branch is not one
