@@ -250,7 +250,7 @@ static size_t copy_headers(const struct sip_msg *m, int skip_first_of, enum part
                            size_t n, size_t cap)
 {
 	char line[64];
-	struct sip_str first, rest;
+	struct sip_str first = {NULL, 0}, rest = {NULL, 0};
 	bool have_rest = skip_first_of >= 0 &&
 	                 first_value_rest(m, (enum sip_hdr_type)skip_first_of, &first, &rest);
 	for (unsigned i = 0; i < m->n_hdrs; i++) {
