@@ -38,6 +38,10 @@
  * absorbs retransmissions for (about 30,000 requests/s). */
 #define SIP_MAX_TXNS_DEFAULT (1u << 20)
 /* The Via branch of koryod's requests: the magic cookie, 'k', the worker. */
+/* UDP socket buffers asked for (the kernel caps them at net.core.rmem_max
+ * and wmem_max): a burst of hundreds of INVITEs at once is a few MB, and
+ * what does not fit is dropped and retransmitted 500 ms later. */
+#define SIP_UDP_BUFFER    (4 << 20)
 #define BRANCH_PREFIX     "z9hG4bKk"
 #define BRANCH_PREFIX_LEN 8
 
@@ -1409,6 +1413,16 @@ int sip_server_worker_start(void *srv_, unsigned worker, uv_loop_t *loop)
 		     strerror(-ufd));
 		return ufd;
 	}
+	int buf = SIP_UDP_BUFFER, got = 0;
+	socklen_t gl = sizeof(got);
+	setsockopt(ufd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	setsockopt(ufd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	if (worker == 0 && getsockopt(ufd, SOL_SOCKET, SO_RCVBUF, &got, &gl) == 0 && got < buf)
+		LOGW("sip",
+		     "UDP receive buffer is %d KB, not %d KB (net.core.rmem_max): bursts of "
+		     "requests "
+		     "may be dropped and retransmitted",
+		     got / 2048, buf / 1024);
 	uv_udp_init(loop, &w->udp);
 	w->udp.data = w;
 	w->udp_open = true;
