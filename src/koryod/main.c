@@ -337,8 +337,9 @@ out:
 	if (reg)
 		hlr_registry_set_queue(reg, NULL);
 	gsup_server_destroy(gsup);
-	sip_server_destroy(sip);
+	/* The core first: its proxy contexts still name the server's workers. */
 	sip_core_destroy(sip_core);
+	sip_server_destroy(sip);
 	hlr_registry_close(reg);
 	hlr_profile_free(&profile);
 	store_close(st);

@@ -119,8 +119,8 @@ int main(int argc, char **argv)
 	worker_pool_stop(pool);
 	store_queue_stop(q);
 	hlr_registry_set_queue(reg, NULL);
-	sip_server_destroy(srv);
 	sip_core_destroy(core);
+	sip_server_destroy(srv);
 	hlr_registry_close(reg);
 	hlr_profile_free(&profile);
 	store_close(st);
