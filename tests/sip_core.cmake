@@ -21,3 +21,7 @@ target_link_libraries(sip_hook_harness PRIVATE koryo_sip_core koryo_daemon)
 koryo_script_test(sip_route_hook integration/sip_route_hook.sh TIMEOUT 120)
 set_property(TEST sip_route_hook APPEND PROPERTY ENVIRONMENT
              "SIP_UA=$<TARGET_FILE:sip_ua>" "SIP_HOOK_HARNESS=$<TARGET_FILE:sip_hook_harness>")
+
+# The policy engine in the proxy: refusals naming their rule, a call ended by a change.
+koryo_script_test(sip_policy integration/sip_policy.sh TIMEOUT 120)
+set_property(TEST sip_policy APPEND PROPERTY ENVIRONMENT "SIP_UA=$<TARGET_FILE:sip_ua>")

@@ -88,6 +88,10 @@ static enum api_route route_of(const char *url)
 		return ROUTE_CALLS;
 	if (strcmp(url, "/v1/cdrs") == 0)
 		return ROUTE_CDRS;
+	if (strcmp(url, "/v1/policy") == 0 || strncmp(url, "/v1/policy/", 11) == 0)
+		return ROUTE_POLICY;
+	if (strcmp(url, "/v1/charging") == 0 || strncmp(url, "/v1/charging/", 13) == 0)
+		return ROUTE_CHARGING;
 	if (strcmp(url, "/v1/import/subscribers") == 0)
 		return ROUTE_IMPORT;
 	if (strncmp(url, "/v1/import/progress/", 20) == 0)
@@ -192,6 +196,10 @@ static enum MHD_Result dispatch(struct api_server *srv, struct MHD_Connection *c
 		if (strcmp(method, "GET") != 0)
 			return api_reply_error(c, 405, NULL, "method not allowed");
 		return api_sip_cdrs(srv, c);
+	case ROUTE_POLICY:
+		return api_policy_handle(srv, c, req, method, url + 10);
+	case ROUTE_CHARGING:
+		return api_charging_handle(srv, c, req, method, url + 12);
 	case ROUTE_IMPORT:
 		if (strcmp(method, "POST") != 0)
 			return api_reply_error(c, 405, NULL, "method not allowed");
@@ -282,6 +290,8 @@ int api_start(const struct api_options *opt, struct hlr_registry *reg, struct ap
 	srv->gsup = opt->gsup;
 	srv->sip = opt->sip;
 	srv->sip_core = opt->sip_core;
+	srv->policy = opt->policy;
+	srv->ocs = opt->ocs;
 	srv->queue = opt->queue;
 	snprintf(srv->token, sizeof(srv->token), "%s", opt->token);
 	snprintf(srv->tmp_dir, sizeof(srv->tmp_dir), "%s", opt->tmp_dir);

@@ -8,6 +8,8 @@ struct hlr_registry;
 struct gsup_server;
 struct sip_server;
 struct sip_core;
+struct policy;
+struct ocs;
 struct store_queue;
 struct api_server;
 
@@ -21,6 +23,8 @@ struct api_options {
 	struct gsup_server *gsup;  /* NULL when GSUP is off; its counters go to /metrics */
 	struct sip_server *sip;    /* NULL when SIP is off; likewise */
 	struct sip_core *sip_core; /* NULL when SIP is off: registrations, calls, metrics */
+	struct policy *policy;     /* the policy engine (/v1/policy) */
+	struct ocs *ocs;           /* online charging (/v1/charging) */
 	struct store_queue *queue; /* the group commit, for /metrics */
 };
 

@@ -22,6 +22,8 @@ enum api_route {
 	ROUTE_REGISTRATIONS,
 	ROUTE_CALLS,
 	ROUTE_CDRS,
+	ROUTE_POLICY,   /* /v1/policy/... (api_policy.c) */
+	ROUTE_CHARGING, /* /v1/charging/... (api_charging.c) */
 	ROUTE_OTHER,
 	ROUTE_COUNT
 };
@@ -68,6 +70,8 @@ struct api_server {
 	struct gsup_server *gsup;
 	struct sip_server *sip;
 	struct sip_core *sip_core;
+	struct policy *policy; /* NULL: the policy endpoints answer 404 */
+	struct ocs *ocs;       /* NULL: the charging endpoints answer 404 */
 	struct store_queue *queue;
 	struct histogram latency[ROUTE_COUNT];
 	struct api_import_table imports;
@@ -137,3 +141,11 @@ enum MHD_Result api_sip_registrations(struct api_server *srv, struct MHD_Connect
                                       const char *path);
 enum MHD_Result api_sip_calls(struct api_server *srv, struct MHD_Connection *c);
 enum MHD_Result api_sip_cdrs(struct api_server *srv, struct MHD_Connection *c);
+
+/* The policy engine (api_policy.c): every path under /v1/policy; rest is the
+ * path after "/v1/policy" ("" or "/..."). */
+enum MHD_Result api_policy_handle(struct api_server *srv, struct MHD_Connection *c,
+                                  struct api_request *req, const char *method, const char *rest);
+/* Online charging (api_charging.c): every path under /v1/charging. */
+enum MHD_Result api_charging_handle(struct api_server *srv, struct MHD_Connection *c,
+                                    struct api_request *req, const char *method, const char *rest);

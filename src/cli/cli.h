@@ -78,4 +78,5 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, unsigned long
 int cli_cmd_sub(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_import(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_calls(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_policy(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_cdrs(struct cli_ctx *ctx, int argc, char **argv);

@@ -27,12 +27,15 @@ static const char usage_main[] =
     "  calls                list the SIP calls up now\n"
     "  cdrs                 list the call detail records\n"
     "  import subscribers   import subscribers from a CSV file\n"
+    "  policy               rights, dialling rules, network-wide switches, "
+    "audit\n"
     "  auc-gen              authentication centre tool (runs locally)\n"
     "\n"
     "Global options (also accepted after the command):\n"
     "  --api URL            koryod's API (default: $KORYO_API, else\n"
     "                       http://127.0.0.1:8080)\n"
-    "  --token-file PATH    the API token file (default: $KORYO_TOKEN_FILE, else\n"
+    "  --token-file PATH    the API token file (default: $KORYO_TOKEN_FILE, "
+    "else\n"
     "                       /var/lib/koryo/api.token, else ./var/api.token)\n"
     "  --json               print koryod's JSON instead of tables\n"
     "  --help               this help; 'koryo COMMAND --help' for a command's\n"
@@ -72,7 +75,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error("", "missing command (sub, calls, cdrs, import, auc-gen)");
+		return cli_usage_error(
+		    "", "missing command (sub, calls, cdrs, import, policy, auc-gen)");
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
@@ -85,9 +89,11 @@ int main(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	if (strcmp(cmd, "sub") != 0 && strcmp(cmd, "import") != 0 && strcmp(cmd, "calls") != 0 &&
-	    strcmp(cmd, "cdrs") != 0)
-		return cli_usage_error(
-		    "", "unknown command '%s' (sub, calls, cdrs, import, auc-gen)", cmd);
+	    strcmp(cmd, "cdrs") != 0 && strcmp(cmd, "policy") != 0)
+		return cli_usage_error("",
+		                       "unknown command '%s' (sub, calls, cdrs, import, policy, "
+		                       "auc-gen)",
+		                       cmd);
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		fprintf(stderr, "koryo: cannot initialise libcurl\n");
@@ -99,6 +105,8 @@ int main(int argc, char **argv)
 		rc = cli_cmd_calls(&ctx, argc, argv);
 	else if (strcmp(cmd, "cdrs") == 0)
 		rc = cli_cmd_cdrs(&ctx, argc, argv);
+	else if (strcmp(cmd, "policy") == 0)
+		rc = cli_cmd_policy(&ctx, argc, argv);
 	else
 		rc = cli_cmd_import(&ctx, argc, argv);
 	cli_http_close(&ctx);

@@ -33,6 +33,7 @@ void koryo_config_defaults(struct koryo_config *cfg)
 	cfg->sip_nonce_lifetime = 300;
 	cfg->sip_auth_fail_limit = 10;
 	cfg->sip_auth_fail_window = 60;
+	cfg->charging = true;
 }
 
 /* A host name as a SIP URI carries it (RFC 3261 25.1 hostname): labels of
@@ -175,6 +176,29 @@ static int config_set(void *ctx, const char *key, const char *v, char *err, size
 			    "sip.domain: expected a host name (e.g. ims.example.net), got '%s'", v);
 			return -1;
 		}
+		return 0;
+	}
+	if (strcmp(key, "charging") == 0) {
+		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+			snprintf(err, errcap, "charging: expected on or off, got '%s'", v);
+			return -1;
+		}
+		cfg->charging = strcmp(v, "on") == 0;
+		return 0;
+	}
+	if (strcmp(key, "clock.offset") == 0) {
+		char *end;
+		errno = 0;
+		long long o = strtoll(v, &end, 10);
+		/* A century either way: enough for any test, far from overflow. */
+		if (errno || end == v || *end || o > 3155760000LL || o < -3155760000LL) {
+			snprintf(
+			    err, errcap,
+			    "clock.offset: expected seconds (e.g. 2678400 for 31 days), got '%s'",
+			    v);
+			return -1;
+		}
+		cfg->clock_offset = o;
 		return 0;
 	}
 	if (strcmp(key, "sip.digest_algorithms") == 0) {

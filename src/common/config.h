@@ -34,6 +34,8 @@ struct koryo_config {
 	unsigned sip_digest_algs; /* KORYO_DIGEST_* bits offered to softphones */
 	unsigned sip_min_expires, sip_max_expires, sip_nonce_lifetime;
 	unsigned sip_auth_fail_limit, sip_auth_fail_window;
+	long long clock_offset; /* seconds added to the wall clock (tests, simulations) */
+	bool charging;          /* calls and messages go through credit control */
 };
 
 /* Fills cfg with the defaults. */

@@ -11,6 +11,7 @@
 #include "hlr/auc.h"
 #include "hlr/gsup_internal.h"
 #include "hlr/registry.h"
+#include "policy/policy.h"
 
 static enum hlr_domain domain_of(const struct gsup_msg *m)
 {
@@ -130,7 +131,11 @@ static void build_isd(struct gsup_server *srv, const struct hlr_subscr *rec, enu
 		/* The complete list: the SGSN replaces what it had (an APN the class lost
 		 * is withdrawn). */
 		isd->pdp_info_complete = true;
-		for (unsigned i = 0; i < c->n_apns && i < GSUP_MAX_PDP; i++) {
+		for (unsigned i = 0; i < c->n_apns && isd->n_pdp < GSUP_MAX_PDP; i++) {
+			/* An APN a switch has closed is not offered (docs/policy.md). */
+			if (srv->policy &&
+			    !policy_apn_allowed(srv->policy, rec->class_id, c->apns[i]))
+				continue;
 			struct gsup_pdp_info *pdp = &isd->pdp[isd->n_pdp++];
 			pdp->context_id = (uint8_t)(i + 1);
 			pdp->has_pdp_type = true;

@@ -89,6 +89,7 @@ struct gsup_peer_entry {
 
 struct gsup_server {
 	struct hlr_registry *reg;
+	struct policy *policy;
 	char host[64];
 	uint16_t port;
 	struct sockaddr_in addr;
@@ -137,5 +138,8 @@ void gsup_lu_cancel_all(struct gsup_conn *conn);
 
 /* gsup_push.c */
 /* The registry's change notification: tells the serving nodes. */
+/* A policy change: new subscriber data to the attached subscribers it affects. */
+struct policy_change;
+void gsup_push_on_policy(void *srv, const struct policy_change *chg);
 void gsup_push_on_change(void *srv, const struct hlr_subscr *before,
                          const struct hlr_subscr *after);

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "hlr/gsup_internal.h"
 #include "hlr/registry.h"
+#include "policy/policy.h"
 
 static void send_cancel(struct gsup_server *srv, const struct hlr_subscr *rec, enum hlr_domain d,
                         const char *node)
@@ -57,6 +58,26 @@ static void push_domain(struct gsup_server *srv, const struct hlr_subscr *before
 	}
 	if (after->class_id != before->class_id || after->msisdn != before->msisdn)
 		send_data(srv, after, d, node);
+}
+
+static void push_data_ps(void *srv_, const struct hlr_subscr *rec)
+{
+	struct gsup_server *srv = srv_;
+	const char *node = hlr_registry_node_name(srv->reg, rec->sgsn_id);
+	if (node && rec->status == HLR_STATUS_ACTIVE)
+		send_data(srv, rec, HLR_DOMAIN_PS, node);
+}
+
+void gsup_push_on_policy(void *srv_, const struct policy_change *chg)
+{
+	struct gsup_server *srv = srv_;
+	if (!chg->apns)
+		return;
+	/* The complete APN list again to every SGSN serving the class: an APN a
+	 * switch closed is withdrawn, one it opened is offered. */
+	size_t n =
+	    hlr_registry_foreach_served(srv->reg, HLR_DOMAIN_PS, chg->class_id, push_data_ps, srv);
+	LOGN("gsup", "%s: new subscriber data pushed for %zu attached subscribers", chg->what, n);
 }
 
 void gsup_push_on_change(void *srv_, const struct hlr_subscr *before,

@@ -14,6 +14,7 @@
 #include "common/wbuf.h"
 #include "hlr/gsup_internal.h"
 #include "hlr/registry.h"
+#include "policy/policy.h"
 
 /* --- peers ------------------------------------------------------------------ */
 
@@ -474,6 +475,10 @@ int gsup_server_create(const struct gsup_server_options *opt, struct hlr_registr
 	snprintf(srv->host, sizeof(srv->host), "%s", opt->host);
 	srv->port = opt->port;
 	srv->isd_timeout_s = opt->isd_timeout_s;
+	srv->policy = opt->policy;
+	if (srv->policy && policy_subscribe(srv->policy, gsup_push_on_policy, srv) != 0)
+		LOGW("gsup", "cannot follow policy changes: APN switches reach attached "
+		             "subscribers only at their next attach");
 	srv->n_workers = opt->workers;
 	srv->next_conn_id = 1;
 	pthread_mutex_init(&srv->peers_lock, NULL);

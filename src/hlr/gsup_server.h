@@ -14,6 +14,7 @@ struct gsup_server_options {
 	uint16_t port;
 	unsigned isd_timeout_s;
 	unsigned workers;
+	struct policy *policy; /* gates APNs (docs/policy.md); NULL: the class's APNs */
 };
 
 /* Creates the server (nothing listens yet) after checking that nothing else

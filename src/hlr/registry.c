@@ -1678,3 +1678,31 @@ int hlr_subscr_sip_ha1(struct hlr_registry *reg, uint64_t imsi, bool sha256, cha
 	OPENSSL_cleanse(&cred, sizeof(cred));
 	return 0;
 }
+
+size_t hlr_registry_foreach_served(struct hlr_registry *reg, enum hlr_domain d, int class_id,
+                                   hlr_subscr_fn fn, void *ctx)
+{
+	/* Copies a chunk's matches under the read lock, then calls out without it. */
+	struct hlr_subscr batch[256];
+	size_t total = 0;
+	for (uint32_t start = 0;; start += 256) {
+		size_t n = 0;
+		pthread_rwlock_rdlock(&reg->lock);
+		uint32_t end = reg->n_slots;
+		for (uint32_t s = start; s < end && s < start + 256; s++) {
+			const struct hlr_subscr *r = slot_rec(reg, s);
+			uint16_t node = d == HLR_DOMAIN_CS ? r->vlr_id : r->sgsn_id;
+			if (r->imsi && node && (class_id < 0 || r->class_id == class_id))
+				batch[n++] = *r;
+		}
+		pthread_rwlock_unlock(&reg->lock);
+		for (size_t i = 0; i < n; i++) {
+			memset(batch[i].keys_sealed, 0, sizeof(batch[i].keys_sealed));
+			fn(ctx, &batch[i]);
+		}
+		total += n;
+		if (start + 256 >= end)
+			break;
+	}
+	return total;
+}

@@ -136,6 +136,13 @@ int hlr_subscr_set_serving_durable(struct hlr_registry *reg, uint64_t imsi, enum
                                    const char *node, const char *only_if_node, uint16_t *previous,
                                    store_done_fn done, void *ctx);
 
+/* Calls fn (outside the registry's locks) with a copy of every subscriber
+ * served in domain d (a VLR or SGSN is recorded), of class class_id (-1: any).
+ * Returns the number of calls. For pushes after a policy change. */
+typedef void (*hlr_subscr_fn)(void *ctx, const struct hlr_subscr *rec);
+size_t hlr_registry_foreach_served(struct hlr_registry *reg, enum hlr_domain d, int class_id,
+                                   hlr_subscr_fn fn, void *ctx);
+
 /* Called after every change the operator makes to a subscriber (class, status,
  * MSISDN, deletion), outside the registry's locks, on the API's thread. after is
  * NULL for a deletion. One callback; registering again replaces it. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/hex.h"
 #include "common/log.h"
@@ -18,6 +19,8 @@
 #include "hlr/profile.h"
 #include "hlr/registry.h"
 #include "koryod/worker.h"
+#include "ocs/ocs.h"
+#include "policy/policy.h"
 #include "sip/sip_core.h"
 #include "sip/sip_server.h"
 #include "store/store.h"
@@ -61,8 +64,15 @@ static int install_profile(struct store *st, const char *dir, struct hlr_registr
 		fprintf(stderr, "koryod: %s\n", err);
 		return -1;
 	}
+	if (hlr_profile_load(st, profile) != 0)
+		return -1;
+	if (policy_install(st, profile, dir, err, sizeof(err)) != 0 ||
+	    ocs_install(st, dir, err, sizeof(err)) != 0) {
+		fprintf(stderr, "koryod: %s\n", err);
+		return -1;
+	}
 	LOGN("main", "profile installed from %s", dir);
-	if (hlr_profile_load(st, profile) != 0 || hlr_registry_open(st, profile, key, reg) != 0)
+	if (hlr_registry_open(st, profile, key, reg) != 0)
 		return -1;
 	hlr_registry_set_default_ind_bitlen(*reg, ind_bitlen);
 
@@ -149,6 +159,11 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (cfg.clock_offset) {
+		clock_set_offset(cfg.clock_offset);
+		LOGW("main", "clock.offset = %lld s: koryod's clock is not the wall clock",
+		     cfg.clock_offset);
+	}
 	/* The store holds holder data and sealed keys: nothing koryod creates is for
 	 * other users. */
 	umask(077);
@@ -161,6 +176,8 @@ int main(int argc, char **argv)
 	struct gsup_server *gsup = NULL;
 	struct sip_server *sip = NULL;
 	struct sip_core *sip_core = NULL;
+	struct policy *policy = NULL;
+	struct ocs *ocs = NULL;
 	struct store_queue *queue = NULL;
 	struct api_server *api = NULL;
 	uint8_t master_key[32], token_bytes[32];
@@ -215,8 +232,23 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		if (install_profile(st, cfg.profile_dir, &reg, &profile, master_key,
-		                    cfg.auc_ind_bitlen) != 0)
+		                    cfg.auc_ind_bitlen) != 0) {
+			/* The store was empty: leave none behind, so that the next start
+			 * installs the corrected profile whole (each part of a profile
+			 * commits on its own). */
+			hlr_registry_close(reg);
+			reg = NULL;
+			store_close(st);
+			st = NULL;
+			char path[sizeof(cfg.store_path) + 8];
+			const char *suffix[] = {"", "-wal", "-shm"};
+			for (int i = 0; i < 3; i++) {
+				snprintf(path, sizeof(path), "%s%s", cfg.store_path, suffix[i]);
+				unlink(path);
+			}
+			fprintf(stderr, "koryod: nothing was installed\n");
 			goto out;
+		}
 	} else {
 		if (cfg.profile_dir[0])
 			LOGI("main", "the store already holds a profile; %s not installed",
@@ -246,6 +278,11 @@ int main(int argc, char **argv)
 	if (store_queue_start(st, &queue) != 0)
 		goto out;
 	hlr_registry_set_queue(reg, queue);
+	if (policy_open(st, &profile, &policy) != 0 || ocs_open(st, queue, reg, &ocs) != 0) {
+		fprintf(stderr, "koryod: cannot load the policy and charging data from %s\n",
+		        cfg.store_path);
+		goto out;
+	}
 
 	unsigned n_workers = koryo_config_worker_count(&cfg);
 	struct worker_service services[2];
@@ -254,6 +291,7 @@ int main(int argc, char **argv)
 		struct gsup_server_options gopt = {.host = cfg.gsup_host,
 		                                   .port = cfg.gsup_port,
 		                                   .isd_timeout_s = cfg.gsup_isd_timeout,
+		                                   .policy = policy,
 		                                   .workers = n_workers};
 		if (gsup_server_create(&gopt, reg, &gsup) != 0) {
 			fprintf(stderr, "koryod: cannot listen for GSUP on %s:%u (in use?)\n",
@@ -269,6 +307,8 @@ int main(int argc, char **argv)
 		struct sip_core_options copt;
 		sip_core_options_init(&copt);
 		copt.domain = cfg.sip_domain;
+		copt.policy = policy;
+		copt.ocs = cfg.charging ? ocs : NULL;
 		copt.digest_md5 = cfg.sip_digest_algs & KORYO_DIGEST_MD5;
 		copt.digest_sha256 = cfg.sip_digest_algs & KORYO_DIGEST_SHA256;
 		copt.min_expires_s = cfg.sip_min_expires;
@@ -317,6 +357,8 @@ int main(int argc, char **argv)
 	                           .gsup = gsup,
 	                           .sip = sip,
 	                           .sip_core = sip_core,
+	                           .policy = policy,
+	                           .ocs = ocs,
 	                           .queue = queue};
 	if (api_start(&aopt, reg, &api) != 0) {
 		fprintf(stderr, "koryod: cannot listen on %s:%u\n", cfg.api_host, cfg.api_port);
@@ -324,8 +366,17 @@ int main(int argc, char **argv)
 	}
 	LOGN("main", "koryod %s ready", KORYO_VERSION);
 
+	/* The charging schedule (fees, renewals) runs at start and every minute
+	 * until a signal stops koryod. */
 	int sig;
-	sigwait(&sigs, &sig);
+	for (;;) {
+		if (ocs_run_schedule(ocs) < 0)
+			LOGE("main", "the charging schedule failed; retrying in a minute");
+		struct timespec minute = {.tv_sec = 60};
+		sig = sigtimedwait(&sigs, NULL, &minute);
+		if (sig > 0)
+			break;
+	}
 	LOGN("main", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	status = 0;
 out:
@@ -340,6 +391,8 @@ out:
 	/* The core first: its proxy contexts still name the server's workers. */
 	sip_core_destroy(sip_core);
 	sip_server_destroy(sip);
+	ocs_close(ocs);
+	policy_close(policy);
 	hlr_registry_close(reg);
 	hlr_profile_free(&profile);
 	store_close(st);

@@ -47,6 +47,9 @@ int sip_core_create(const struct sip_core_options *opt, struct hlr_registry *reg
 		rc = sip_proxy_init(core, 64);
 	if (rc == 0)
 		rc = sip_loc_load(core);
+	if (rc == 0 && opt->policy &&
+	    policy_subscribe(opt->policy, sip_dlg_policy_changed, core) != 0)
+		rc = -ENOSPC;
 	if (rc != 0) {
 		sip_core_destroy(core);
 		return rc < 0 ? rc : -EIO;
@@ -70,6 +73,7 @@ void sip_core_hooks(struct sip_core *core, struct sip_hooks *out)
 	out->method[SIP_METHOD_INFO] = sip_proxy_on_in_dialog;
 	out->method[SIP_METHOD_PRACK] = sip_proxy_on_in_dialog;
 	out->stray_response = sip_proxy_on_stray_response;
+	out->worker_stop = sip_dlg_worker_stop;
 }
 
 void sip_core_attach(struct sip_core *core, struct sip_server *srv)

@@ -18,6 +18,8 @@ struct store;
 struct store_queue;
 struct sip_server;
 struct sip_core;
+struct policy;
+struct ocs;
 
 /* Most contacts one subscriber may register at once. */
 #define SIP_MAX_BINDINGS 8
@@ -46,7 +48,9 @@ struct sip_core_options {
 	uint32_t auth_fail_limit;       /* failed authentications per source and per identity... */
 	uint32_t auth_fail_window_s;    /* ...within this window before 403; 10 per 60 s */
 	bool digest_md5, digest_sha256; /* the digest algorithms offered; both by default */
-	sip_route_hook_fn route_hook;   /* NULL: allow everything */
+	struct policy *policy;          /* rights and dialling rules (NULL: everything allowed) */
+	struct ocs *ocs;                /* credit control (NULL: nothing charged) */
+	sip_route_hook_fn route_hook;   /* asked after the policy; NULL: allow */
 	void *route_hook_ctx;
 };
 

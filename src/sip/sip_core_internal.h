@@ -9,6 +9,7 @@
 
 #include "crypto/digest.h"
 #include "hlr/subscr.h"
+#include "policy/policy.h"
 #include "sip/sip_core.h"
 #include "sip/sip_server.h"
 #include "store/store_queue.h"
@@ -66,7 +67,37 @@ struct sip_src_bucket {
 	int64_t window;
 };
 
-struct sip_dialog;
+/* A call from its INVITE to its end (sip_dialog.c). Guarded by its shard's
+ * lock; what koryod needs to route inside it, to end it (BYE both ways), to
+ * charge it and to check it again when the policy changes. */
+struct sip_dialog {
+	struct sip_dialog *next;
+	char call_id[128];
+	char caller_tag[128], callee_tag[128];
+	uint64_t caller_imsi, caller_msisdn, callee_imsi, callee_msisdn;
+	unsigned caller_class;
+	int callee_class;
+	struct policy_dest dest; /* the number dialled, analysed (when has_dest) */
+	char dest_kind[48];      /* the tariff's destination: "class:citizen", "international" */
+	char caller_cell[SIP_CELL_MAX], callee_cell[SIP_CELL_MAX];
+	struct sip_txn_peer caller_flow, callee_flow;
+	/* From of the INVITE and To of the 2xx (with their tags), and both
+	 * Contacts: the BYEs koryod sends when it ends a call. */
+	char caller_from[SIP_CONTACT_MAX], callee_to[SIP_CONTACT_MAX];
+	char caller_contact[SIP_CONTACT_MAX], callee_contact[SIP_CONTACT_MAX];
+	uint32_t invite_cseq;
+	unsigned worker; /* the worker that proxied the INVITE: its credit timer */
+	bool answered, charged, has_dest;
+	int64_t start_ms, answer_ms;
+};
+
+struct credit_timer;
+struct pctx;
+/* The proxy's state on one worker (its thread only). */
+struct sip_proxy_worker {
+	struct pctx *head;
+	struct credit_timer *timers;
+};
 
 struct sip_dlg_shard {
 	pthread_mutex_t lock;
@@ -139,6 +170,33 @@ int sip_subscr_of_user(struct sip_core *core, struct sip_str user, struct hlr_su
 /* --- sip_registrar.c --- */
 void sip_registrar_on_register(void *ctx, struct sip_request *rq);
 
+/* --- sip_dialog.c --- */
+int64_t sip_now_ms(void);
+void sip_copy_str(char *out, size_t cap, struct sip_str s);
+struct sip_dlg_shard *sip_dlg_shard_of(struct sip_core *core, const char *call_id);
+/* The dialog's link (*result NULL if none); the caller holds its shard's lock. */
+struct sip_dialog **sip_dlg_find(struct sip_core *core, const char *call_id);
+/* Adds d (owned by the table from then on). 0, or -EEXIST (d not taken). */
+int sip_dlg_add(struct sip_core *core, struct sip_dialog *d);
+/* Ends the dialog of call_id: removed, its credit settled, its CDR written. */
+void sip_dlg_end(struct sip_core *core, const char *call_id, int status, const char *cause);
+/* A CDR for an attempt refused before any dialog existed. */
+void sip_cdr_refused(struct sip_core *core, const struct sip_msg *m, uint64_t caller_imsi,
+                     uint64_t caller_msisdn, uint64_t callee_imsi, uint64_t callee_msisdn,
+                     int status, const char *cause);
+/* Answered and charged: follows the credit of call_id in slices on worker w
+ * (its thread), cutting the call off when no more is granted. */
+void sip_dlg_credit_start(struct sip_core *core, struct sip_worker *w, const char *call_id,
+                          uint32_t granted_s);
+/* Ends an answered call from koryod: BYE to both parties (with reason), then
+ * sip_dlg_end(). On any worker's thread. */
+void sip_dlg_cut(struct sip_core *core, struct sip_worker *w, const char *call_id,
+                 const char *cause, const char *reason);
+/* The policy changed: calls it no longer allows are cut (policy_subscribe). */
+void sip_dlg_policy_changed(void *ctx, const struct policy_change *chg);
+/* Closes worker w's credit timers (it is stopping). */
+void sip_dlg_worker_stop(void *ctx, struct sip_worker *w);
+
 /* --- sip_proxy.c --- */
 int sip_proxy_init(struct sip_core *core, unsigned workers);
 void sip_proxy_free(struct sip_core *core);
@@ -148,3 +206,10 @@ void sip_proxy_on_cancel(void *ctx, struct sip_request *rq);
 void sip_proxy_on_ack(void *ctx, struct sip_request *rq);
 void sip_proxy_on_in_dialog(void *ctx, struct sip_request *rq);
 void sip_proxy_on_stray_response(void *ctx, struct sip_worker *w, const struct sip_msg *m);
+
+/* --- sip_service.c --- */
+/* A call or MESSAGE to a service code (dialled: "*123*PIN#", "*123#"):
+ * answered here, the result sent to the phone as a MESSAGE. false when
+ * dialled is no service request koryod knows (the caller answers 404). */
+bool sip_service_request(struct sip_core *core, struct sip_request *rq,
+                         const struct hlr_subscr *caller, const char *dialled);

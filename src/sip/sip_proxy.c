@@ -14,6 +14,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "hlr/registry.h"
+#include "ocs/ocs.h"
+#include "policy/policy.h"
 #include "sip/sip_core_internal.h"
 #include "sip/sip_reply.h"
 #include "store/store.h"
@@ -21,15 +23,10 @@
 
 #define FWD_MAX (SIP_REPLY_MAX + 2048)
 
-struct sip_dialog {
-	struct sip_dialog *next;
-	char call_id[128];
-	char caller_tag[128], callee_tag[128];
-	uint64_t caller_imsi, caller_msisdn, callee_imsi, callee_msisdn;
-	char caller_cell[SIP_CELL_MAX], callee_cell[SIP_CELL_MAX];
-	struct sip_txn_peer caller_flow, callee_flow;
-	bool answered;
-	int64_t start_ms, answer_ms;
+struct target {
+	char contact[SIP_CONTACT_MAX];
+	char path[SIP_CONTACT_MAX];
+	struct sip_txn_peer flow;
 };
 
 struct branch {
@@ -53,159 +50,14 @@ struct pctx {
 	char *best_resp;
 	size_t best_len;
 	struct sip_deferred *req; /* the request, for an answer of koryod's own */
-};
-
-struct sip_proxy_worker {
-	struct pctx *head;
+	/* While credit is asked for: where the request will go. */
+	struct target *targets;
+	unsigned n_targets;
+	bool awaiting_credit;
+	uint32_t granted_s; /* the call's first slice */
 };
 
 static _Thread_local char fwd[FWD_MAX];
-
-/* Unix milliseconds on koryod's clock (clock_now() moves with test offsets). */
-static int64_t now_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (clock_now() - tv.tv_sec) * 1000 + (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-static void copy_str(char *out, size_t cap, struct sip_str s)
-{
-	size_t n = s.len < cap - 1 ? s.len : cap - 1;
-	if (n)
-		memcpy(out, s.p, n);
-	out[n] = '\0';
-}
-
-/* --- dialogs ------------------------------------------------------------------ */
-
-static unsigned dlg_shard(const char *call_id)
-{
-	uint32_t h = 2166136261u;
-	for (; *call_id; call_id++)
-		h = (h ^ (uint8_t)*call_id) * 16777619u;
-	return h % SIP_DLG_SHARDS;
-}
-
-static struct sip_dialog **dlg_find(struct sip_core *core, const char *call_id)
-{
-	struct sip_dialog **pp = &core->dlg[dlg_shard(call_id)].head;
-	for (; *pp; pp = &(*pp)->next) {
-		if (strcmp((*pp)->call_id, call_id) == 0)
-			break;
-	}
-	return pp;
-}
-
-static void cdr_done(void *ctx, int rc)
-{
-	struct sip_core *core = ctx;
-	sip_count(rc == 0 ? &core->stats.cdrs_written : &core->stats.cdr_write_errors);
-	if (rc != 0)
-		LOGE("sip", "a call detail record was not stored");
-}
-
-static struct store_param ip(int64_t v)
-{
-	return (struct store_param){.type = STORE_PARAM_INT, .i = v};
-}
-
-static struct store_param tp(const char *s)
-{
-	struct store_param p = {.type = STORE_PARAM_TEXT};
-	snprintf(p.text, sizeof(p.text), "%s", s);
-	return p;
-}
-
-/* Writes the CDR of a call attempt that ended. */
-static void cdr_write(struct sip_core *core, const struct sip_dialog *d, int status,
-                      const char *cause)
-{
-	struct store_param p[13] = {ip(atomic_fetch_add(&core->next_cdr_id, 1)),
-	                            tp(d->call_id),
-	                            ip((int64_t)d->caller_imsi),
-	                            ip((int64_t)d->caller_msisdn),
-	                            ip((int64_t)d->callee_imsi),
-	                            ip((int64_t)d->callee_msisdn),
-	                            tp(d->caller_cell),
-	                            tp(d->callee_cell),
-	                            ip(d->start_ms),
-	                            ip(d->answer_ms),
-	                            ip(now_ms()),
-	                            ip(status),
-	                            tp(cause)};
-	if (store_queue_submit(core->q,
-	                       "INSERT INTO sip_cdr (id, call_id, caller_imsi, caller_msisdn, "
-	                       "callee_imsi, callee_msisdn, caller_cell, callee_cell, start_ms, "
-	                       "answer_ms, end_ms, status, cause) VALUES ($1, $2, $3, $4, $5, $6, "
-	                       "$7, $8, $9, $10, $11, $12, $13)",
-	                       p, 13, cdr_done, core) != 0) {
-		sip_count(&core->stats.cdr_write_errors);
-		LOGE("sip", "Call-ID='%s': call detail record not queued", d->call_id);
-	}
-}
-
-static const char *cause_of(int status)
-{
-	switch (status) {
-	case 487:
-		return "cancelled";
-	case 486:
-	case 600:
-		return "busy";
-	case 408:
-	case 480:
-		return "no-answer";
-	case 403:
-		return "refused";
-	case 404:
-		return "unknown-number";
-	default:
-		return status < 300 ? "normal" : "failed";
-	}
-}
-
-/* Ends the dialog of call_id (removing it) with a CDR. */
-static void dlg_end(struct sip_core *core, const char *call_id, int status, const char *cause)
-{
-	struct sip_dlg_shard *sh = &core->dlg[dlg_shard(call_id)];
-	pthread_mutex_lock(&sh->lock);
-	struct sip_dialog **pp = dlg_find(core, call_id), *d = *pp;
-	if (d)
-		*pp = d->next;
-	pthread_mutex_unlock(&sh->lock);
-	if (!d)
-		return;
-	atomic_fetch_sub_explicit(&core->stats.calls_active, 1, memory_order_relaxed);
-	if (!d->answered) {
-		if (status == 487)
-			sip_count(&core->stats.calls_cancelled);
-		else
-			sip_count(&core->stats.calls_failed);
-	}
-	cdr_write(core, d, d->answered ? 200 : status, cause ? cause : cause_of(status));
-	free(d);
-}
-
-/* A CDR for an attempt refused before any dialog existed. */
-static void cdr_refused(struct sip_core *core, const struct sip_msg *m,
-                        const struct hlr_subscr *caller, const struct hlr_subscr *callee,
-                        int status)
-{
-	struct sip_dialog d = {.caller_imsi = caller->imsi,
-	                       .caller_msisdn = caller->msisdn,
-	                       .callee_imsi = callee ? callee->imsi : 0,
-	                       .callee_msisdn = callee ? callee->msisdn : 0,
-	                       .start_ms = now_ms()};
-	copy_str(d.call_id, sizeof(d.call_id), m->call_id);
-	struct sip_user *u = sip_loc_lock(core, caller->imsi, false);
-	if (u) {
-		memcpy(d.caller_cell, u->cell, sizeof(d.caller_cell));
-		sip_loc_unlock(core, caller->imsi);
-	}
-	sip_count(status == 403 ? &core->stats.calls_refused : &core->stats.calls_failed);
-	cdr_write(core, &d, status, cause_of(status));
-}
 
 /* --- message building ------------------------------------------------------------ */
 
@@ -347,7 +199,7 @@ static struct pctx *pctx_new(struct sip_core *core, struct sip_request *rq)
 	p->w = rq->w;
 	p->server = rq->txn;
 	p->method = rq->msg->method_id;
-	copy_str(p->call_id, sizeof(p->call_id), rq->msg->call_id);
+	sip_copy_str(p->call_id, sizeof(p->call_id), rq->msg->call_id);
 	struct sip_proxy_worker *pw = &core->pw[sip_worker_index(rq->w)];
 	p->next = pw->head;
 	if (pw->head)
@@ -368,13 +220,14 @@ static void pctx_free(struct pctx *p)
 	for (unsigned i = 0; i < p->n; i++)
 		sip_worker_request_forget(p->w, p->br[i].id); /* an INVITE's 2xx may repeat */
 	free(p->best_resp);
+	free(p->targets);
 	sip_deferred_free(p->req);
 	free(p);
 }
 
 static void maybe_free(struct pctx *p)
 {
-	if (p->final_sent && p->pending == 0)
+	if (p->final_sent && p->pending == 0 && !p->awaiting_credit)
 		pctx_free(p);
 }
 
@@ -408,7 +261,7 @@ static void send_best(struct pctx *p)
 		p->req = NULL;
 	}
 	if (p->initial_invite)
-		dlg_end(p->core, p->call_id, p->best ? p->best : 408, NULL);
+		sip_dlg_end(p->core, p->call_id, p->best ? p->best : 408, NULL);
 }
 
 static void on_branch(void *ctx, sip_txn_id id, const struct sip_msg *r, int status)
@@ -436,23 +289,38 @@ static void on_branch(void *ctx, sip_txn_id id, const struct sip_msg *r, int sta
 		/* A 2xx goes up at once (also a second one from another branch),
 		 * the dialog marked answered first so the API never lags it. */
 		if (p->initial_invite && !p->answered) {
-			struct sip_dlg_shard *sh = &core->dlg[dlg_shard(p->call_id)];
+			struct sip_dlg_shard *sh = sip_dlg_shard_of(core, p->call_id);
 			pthread_mutex_lock(&sh->lock);
-			struct sip_dialog *d = *dlg_find(core, p->call_id);
+			struct sip_dialog *d = *sip_dlg_find(core, p->call_id);
+			bool charged = false;
 			if (d && r) {
 				d->answered = true;
-				d->answer_ms = now_ms();
+				d->answer_ms = sip_now_ms();
 				d->callee_flow = b->flow;
-				copy_str(d->callee_tag, sizeof(d->callee_tag), r->to.tag);
+				sip_copy_str(d->callee_tag, sizeof(d->callee_tag), r->to.tag);
+				const struct sip_hdr *th = sip_msg_header_first(r, SIP_HDR_TO);
+				if (th)
+					sip_copy_str(d->callee_to, sizeof(d->callee_to), th->value);
+				struct sip_hdr_iter it;
+				struct sip_str cv;
+				struct sip_nameaddr na;
+				sip_hdr_iter_init(&it, r, SIP_HDR_CONTACT);
+				if (sip_hdr_iter_next(&it, &cv) == 1 &&
+				    sip_nameaddr_parse(cv, false, &na) == 0)
+					sip_copy_str(d->callee_contact, sizeof(d->callee_contact),
+					             na.uri);
+				charged = d->charged;
 			}
 			pthread_mutex_unlock(&sh->lock);
 			sip_count(&core->stats.calls_answered);
+			if (charged)
+				sip_dlg_credit_start(core, p->w, p->call_id, p->granted_s);
 		}
 		send_up(p, r, status);
 		if (p->method == SIP_METHOD_MESSAGE && !p->answered)
 			sip_count(&core->stats.messages_relayed);
 		if (p->method == SIP_METHOD_BYE && !p->answered)
-			dlg_end(core, p->call_id, 200, "normal");
+			sip_dlg_end(core, p->call_id, 200, "normal");
 		p->answered = true;
 		p->final_sent = true;
 		for (unsigned i = 0; i < p->n; i++) {
@@ -473,7 +341,7 @@ static void on_branch(void *ctx, sip_txn_id id, const struct sip_msg *r, int sta
 		}
 		if (p->pending == 0) {
 			if (p->method == SIP_METHOD_BYE)
-				dlg_end(core, p->call_id, 200, "normal");
+				sip_dlg_end(core, p->call_id, 200, "normal");
 			send_best(p);
 		}
 	}
@@ -481,12 +349,6 @@ static void on_branch(void *ctx, sip_txn_id id, const struct sip_msg *r, int sta
 }
 
 /* --- initial requests ---------------------------------------------------------------- */
-
-struct target {
-	char contact[SIP_CONTACT_MAX];
-	char path[SIP_CONTACT_MAX];
-	struct sip_txn_peer flow;
-};
 
 /* The caller: the From user, registered from the request's source. */
 static int identify_caller(struct sip_core *core, struct sip_request *rq, struct hlr_subscr *out)
@@ -534,6 +396,112 @@ static void refuse(struct sip_request *rq, int status, const char *reason)
 	sip_request_reply(rq, status, reason, extra);
 }
 
+/* Sends the request to every target (forking); p holds the server side. */
+static void fork_out(struct pctx *p, const struct sip_msg *m, const struct target *t, unsigned n)
+{
+	bool invite = m->method_id == SIP_METHOD_INVITE;
+	for (unsigned i = 0; i < n && p->n < SIP_MAX_BINDINGS; i++) {
+		int len =
+		    build_request(p->w, m, t[i].contact, &t[i].flow, invite, t[i].path, false);
+		struct branch *b = &p->br[p->n];
+		if (len < 0 || sip_worker_request(p->w, fwd, (size_t)len, &t[i].flow, on_branch, p,
+		                                  &b->id) != 0)
+			continue;
+		b->flow = t[i].flow;
+		p->n++;
+		p->pending++;
+	}
+	if (p->n == 0) {
+		p->best = 480;
+		send_best(p);
+		maybe_free(p);
+	}
+}
+
+/* Refuses with status and reason: the phrase, a Warning and a Reason header
+ * naming the rule (docs/policy.md). */
+static void refuse_rule(struct sip_request *rq, int status, const char *rule, const char *reason)
+{
+	char extra[512], phrase[128];
+	snprintf(phrase, sizeof(phrase), "%s", reason);
+	for (char *c = phrase; *c; c++) {
+		if (*c == '\r' || *c == '\n' || *c == '"')
+			*c = ' ';
+	}
+	snprintf(extra, sizeof(extra),
+	         "Warning: 399 koryo \"%s\"\r\nReason: SIP;cause=%d;text=\"%s\"\r\n", phrase,
+	         status, rule);
+	sip_request_reply(rq, status, phrase, extra);
+}
+
+struct credit_job {
+	struct sip_core *core;
+	struct pctx *p;
+	unsigned worker;
+	struct ocs_grant g;
+};
+
+/* The credit answer on the request's worker: fork, or refuse. */
+static void on_credit_worker(void *arg, struct sip_worker *w)
+{
+	struct credit_job *j = arg;
+	struct pctx *p = j->p;
+	struct sip_core *core = j->core;
+	static _Thread_local struct sip_msg m;
+	(void)w;
+	p->awaiting_credit = false;
+	if (j->g.status != 0 || p->cancelled || sip_deferred_msg(p->req, &m) != 0) {
+		int status = p->cancelled ? 487 : 403;
+		const char *why = p->cancelled ? "Request Terminated" : j->g.reason;
+		char extra[256];
+		snprintf(extra, sizeof(extra), "Warning: 399 koryo \"%s\"\r\n", why);
+		sip_deferred_reply(p->req, status, why, p->cancelled ? NULL : extra);
+		p->req = NULL;
+		p->final_sent = true;
+		if (p->initial_invite)
+			sip_dlg_end(core, p->call_id, status,
+			            p->cancelled ? "cancelled" : "no-credit");
+		LOGI("sip", "Call-ID='%s': %s", p->call_id,
+		     p->cancelled ? "cancelled while credit was asked for" : why);
+	} else {
+		if (p->initial_invite) {
+			struct sip_dlg_shard *sh = sip_dlg_shard_of(core, p->call_id);
+			pthread_mutex_lock(&sh->lock);
+			struct sip_dialog *d = *sip_dlg_find(core, p->call_id);
+			if (d)
+				p->granted_s = j->g.seconds;
+			pthread_mutex_unlock(&sh->lock);
+		}
+		fork_out(p, &m, p->targets, p->n_targets);
+	}
+	free(p->targets);
+	p->targets = NULL;
+	free(j);
+	maybe_free(p);
+}
+
+static void on_credit(void *ctx, const struct ocs_grant *g)
+{
+	struct credit_job *j = ctx;
+	j->g = *g;
+	if (sip_server_post(j->core->srv, j->worker, on_credit_worker, j) != 0)
+		free(j); /* stopping: the context goes with the proxy */
+}
+
+/* The tariff's name for where a call goes. */
+static void dest_kind(struct sip_core *core, bool on_net, const struct hlr_subscr *callee,
+                      const struct policy_dest *dest, char *out, size_t cap)
+{
+	const struct hlr_profile *prof = hlr_registry_profile(core->reg);
+	if (on_net && callee->class_id < prof->n_classes) {
+		snprintf(out, cap, "class:%s", prof->classes[callee->class_id].name);
+		return;
+	}
+	static const char *const kinds[] = {"national", "international", "short_code", "reserved",
+	                                    "invalid"};
+	snprintf(out, cap, "%s", dest ? kinds[dest->kind] : "national");
+}
+
 static void route_initial(struct sip_core *core, struct sip_request *rq)
 {
 	const struct sip_msg *m = rq->msg;
@@ -545,10 +513,44 @@ static void route_initial(struct sip_core *core, struct sip_request *rq)
 		return;
 	}
 	sip_loc_cell(core, caller.imsi, m);
-	if (sip_subscr_of_user(core, m->ruri.user, &callee) != 0) {
+
+	/* Who is called: an on-net subscriber in any form of its number, and
+	 * what the number is (national, international, a service code...). */
+	char dialled[128];
+	int dl = sip_unescape(m->ruri.user.p, m->ruri.user.len, dialled, sizeof(dialled) - 1);
+	dialled[dl > 0 ? dl : 0] = '\0';
+	bool on_net = sip_subscr_of_user(core, m->ruri.user, &callee) == 0;
+	struct policy_dest dest;
+	struct policy *pol = core->opt.policy;
+	if (pol) {
+		char num[32];
+		if (on_net && callee.msisdn)
+			snprintf(num, sizeof(num), "+%" PRIu64, callee.msisdn);
+		policy_analyse(pol, on_net && callee.msisdn ? num : dialled, &dest);
+		struct policy_verdict v;
+		policy_check(pol, caller.class_id, invite ? POLICY_VOICE : POLICY_SMS, &dest,
+		             on_net ? (int)callee.class_id : -1, &v);
+		if (!v.allowed) {
+			LOGI("sip", "Call-ID='%.*s': %s to %s refused by rule %s",
+			     (int)m->call_id.len, m->call_id.p, invite ? "call" : "message",
+			     dialled, v.rule);
+			refuse_rule(rq, 403, v.rule, v.reason);
+			if (invite)
+				sip_cdr_refused(core, m, caller.imsi, caller.msisdn,
+				                on_net ? callee.imsi : 0,
+				                on_net ? callee.msisdn : 0, 403, "refused");
+			else
+				sip_count(&core->stats.calls_refused);
+			return;
+		}
+		if (dest.kind == POLICY_DEST_SHORT_CODE && !on_net &&
+		    sip_service_request(core, rq, &caller, dialled))
+			return;
+	}
+	if (!on_net) {
 		sip_request_reply(rq, 404, NULL, NULL);
 		if (invite)
-			cdr_refused(core, m, &caller, NULL, 404);
+			sip_cdr_refused(core, m, caller.imsi, caller.msisdn, 0, 0, 404, NULL);
 		return;
 	}
 	char cell[SIP_CELL_MAX] = "";
@@ -572,7 +574,8 @@ static void route_initial(struct sip_core *core, struct sip_request *rq)
 			     m->call_id.p, invite ? "call" : "message", reason);
 			refuse(rq, status >= 300 && status < 700 ? status : 403, reason);
 			if (invite)
-				cdr_refused(core, m, &caller, &callee, 403);
+				sip_cdr_refused(core, m, caller.imsi, caller.msisdn, callee.imsi,
+				                callee.msisdn, 403, NULL);
 			return;
 		}
 	}
@@ -581,7 +584,8 @@ static void route_initial(struct sip_core *core, struct sip_request *rq)
 	if (n == 0) {
 		sip_request_reply(rq, 480, NULL, NULL);
 		if (invite)
-			cdr_refused(core, m, &caller, &callee, 480);
+			sip_cdr_refused(core, m, caller.imsi, caller.msisdn, callee.imsi,
+			                callee.msisdn, 480, NULL);
 		return;
 	}
 	struct pctx *p = pctx_new(core, rq);
@@ -590,15 +594,24 @@ static void route_initial(struct sip_core *core, struct sip_request *rq)
 		return;
 	}
 	p->initial_invite = invite;
+	char kind[48];
+	dest_kind(core, true, &callee, pol ? &dest : NULL, kind, sizeof(kind));
 	if (invite) {
 		struct sip_dialog *d = calloc(1, sizeof(*d));
 		if (d) {
 			memcpy(d->call_id, p->call_id, sizeof(d->call_id));
-			copy_str(d->caller_tag, sizeof(d->caller_tag), m->from.tag);
+			sip_copy_str(d->caller_tag, sizeof(d->caller_tag), m->from.tag);
 			d->caller_imsi = caller.imsi;
 			d->caller_msisdn = caller.msisdn;
 			d->callee_imsi = callee.imsi;
 			d->callee_msisdn = callee.msisdn;
+			d->caller_class = caller.class_id;
+			d->callee_class = callee.class_id;
+			if (pol) {
+				d->dest = dest;
+				d->has_dest = true;
+			}
+			snprintf(d->dest_kind, sizeof(d->dest_kind), "%s", kind);
 			memcpy(d->caller_cell, cell, sizeof(cell));
 			struct sip_user *cu = sip_loc_lock(core, callee.imsi, false);
 			if (cu) {
@@ -606,33 +619,58 @@ static void route_initial(struct sip_core *core, struct sip_request *rq)
 				sip_loc_unlock(core, callee.imsi);
 			}
 			d->caller_flow = rq->flow;
-			d->start_ms = now_ms();
-			struct sip_dlg_shard *sh = &core->dlg[dlg_shard(d->call_id)];
-			pthread_mutex_lock(&sh->lock);
-			struct sip_dialog **pp = dlg_find(core, d->call_id);
-			if (*pp) {
-				free(d); /* the same Call-ID again (a forked INVITE reaching us
-				            twice) */
-			} else {
-				*pp = d;
-				sip_count(&core->stats.calls_active);
-			}
-			pthread_mutex_unlock(&sh->lock);
+			const struct sip_hdr *fh = sip_msg_header_first(m, SIP_HDR_FROM);
+			if (fh)
+				sip_copy_str(d->caller_from, sizeof(d->caller_from), fh->value);
+			struct sip_hdr_iter it;
+			struct sip_str cv;
+			struct sip_nameaddr na;
+			sip_hdr_iter_init(&it, m, SIP_HDR_CONTACT);
+			if (sip_hdr_iter_next(&it, &cv) == 1 &&
+			    sip_nameaddr_parse(cv, false, &na) == 0)
+				sip_copy_str(d->caller_contact, sizeof(d->caller_contact), na.uri);
+			d->invite_cseq = m->cseq.number;
+			d->worker = sip_worker_index(rq->w);
+			d->charged = core->opt.ocs != NULL;
+			d->start_ms = sip_now_ms();
+			if (sip_dlg_add(core, d) != 0)
+				free(d);
 		}
 	}
-	for (unsigned i = 0; i < n; i++) {
-		int len =
-		    build_request(rq->w, m, t[i].contact, &t[i].flow, invite, t[i].path, false);
-		struct branch *b = &p->br[p->n];
-		if (len < 0 || sip_worker_request(rq->w, fwd, (size_t)len, &t[i].flow, on_branch, p,
-		                                  &b->id) != 0)
-			continue;
-		b->flow = t[i].flow;
-		p->n++;
-		p->pending++;
+	if (!core->opt.ocs) {
+		fork_out(p, m, t, n);
+		return;
 	}
-	if (p->n == 0) {
-		p->best = 480;
+	/* Credit first (durable), then the call or the message goes out. */
+	struct credit_job *j = calloc(1, sizeof(*j));
+	p->targets = malloc(n * sizeof(*t));
+	if (!j || !p->targets) {
+		free(j);
+		free(p->targets);
+		p->targets = NULL;
+		p->best = 500;
+		send_best(p);
+		maybe_free(p);
+		return;
+	}
+	memcpy(p->targets, t, n * sizeof(*t));
+	p->n_targets = n;
+	p->awaiting_credit = true;
+	*j = (struct credit_job){.core = core, .p = p, .worker = sip_worker_index(rq->w)};
+	if (invite) {
+		rc =
+		    ocs_call_reserve(core->opt.ocs, p->call_id, 0, caller.imsi, kind, on_credit, j);
+	} else {
+		char op[160];
+		snprintf(op, sizeof(op), "sms:%s:%" PRIu32, p->call_id, m->cseq.number);
+		rc = ocs_sms_charge(core->opt.ocs, op, caller.imsi, kind, on_credit, j);
+	}
+	if (rc != 0) {
+		free(j);
+		free(p->targets);
+		p->targets = NULL;
+		p->awaiting_credit = false;
+		p->best = 500;
 		send_best(p);
 		maybe_free(p);
 	}
@@ -673,6 +711,8 @@ void sip_proxy_on_cancel(void *ctx, struct sip_request *rq)
 	if (p->final_sent)
 		return;
 	p->cancelled = true;
+	if (p->awaiting_credit)
+		return; /* answered 487 when the credit answer comes */
 	for (unsigned i = 0; i < p->n; i++) {
 		if (!p->br[i].final)
 			sip_worker_cancel(p->w, p->br[i].id);
@@ -685,12 +725,12 @@ void sip_proxy_on_cancel(void *ctx, struct sip_request *rq)
 static int dialog_target(struct sip_core *core, const struct sip_msg *m, struct sip_txn_peer *out)
 {
 	char cid[128], tag[128];
-	copy_str(cid, sizeof(cid), m->call_id);
-	copy_str(tag, sizeof(tag), m->from.tag);
+	sip_copy_str(cid, sizeof(cid), m->call_id);
+	sip_copy_str(tag, sizeof(tag), m->from.tag);
 	int rc = -ENOENT;
-	struct sip_dlg_shard *sh = &core->dlg[dlg_shard(cid)];
+	struct sip_dlg_shard *sh = sip_dlg_shard_of(core, cid);
 	pthread_mutex_lock(&sh->lock);
-	struct sip_dialog *d = *dlg_find(core, cid);
+	struct sip_dialog *d = *sip_dlg_find(core, cid);
 	if (d && (d->answered || m->method_id == SIP_METHOD_ACK)) {
 		*out = strcmp(tag, d->caller_tag) == 0 ? d->callee_flow : d->caller_flow;
 		rc = out->addr_len ? 0 : -ENOENT;
@@ -741,11 +781,11 @@ void sip_proxy_on_stray_response(void *ctx, struct sip_worker *w, const struct s
 	if (m->status < 200 || m->status >= 300 || sip_branch_worker(m->via.branch) < 0)
 		return;
 	char cid[128];
-	copy_str(cid, sizeof(cid), m->call_id);
+	sip_copy_str(cid, sizeof(cid), m->call_id);
 	struct sip_txn_peer to = {0};
-	struct sip_dlg_shard *sh = &core->dlg[dlg_shard(cid)];
+	struct sip_dlg_shard *sh = sip_dlg_shard_of(core, cid);
 	pthread_mutex_lock(&sh->lock);
-	struct sip_dialog *d = *dlg_find(core, cid);
+	struct sip_dialog *d = *sip_dlg_find(core, cid);
 	if (d)
 		to = d->caller_flow;
 	pthread_mutex_unlock(&sh->lock);
@@ -794,69 +834,4 @@ void sip_proxy_free(struct sip_core *core)
 		}
 		pthread_mutex_destroy(&core->dlg[i].lock);
 	}
-}
-
-unsigned sip_core_calls(struct sip_core *core, sip_call_fn fn, void *ctx)
-{
-	unsigned n = 0;
-	for (unsigned i = 0; i < SIP_DLG_SHARDS; i++) {
-		pthread_mutex_lock(&core->dlg[i].lock);
-		for (struct sip_dialog *d = core->dlg[i].head; d; d = d->next, n++) {
-			struct sip_call_info c = {.caller_msisdn = d->caller_msisdn,
-			                          .callee_msisdn = d->callee_msisdn,
-			                          .caller_imsi = d->caller_imsi,
-			                          .callee_imsi = d->callee_imsi,
-			                          .answered = d->answered,
-			                          .started_ms = d->start_ms,
-			                          .answered_ms = d->answer_ms};
-			memcpy(c.call_id, d->call_id, sizeof(c.call_id));
-			memcpy(c.caller_cell, d->caller_cell, sizeof(c.caller_cell));
-			memcpy(c.callee_cell, d->callee_cell, sizeof(c.callee_cell));
-			fn(ctx, &c);
-		}
-		pthread_mutex_unlock(&core->dlg[i].lock);
-	}
-	return n;
-}
-
-int sip_cdr_list(struct store *st, int64_t after, unsigned limit, sip_cdr_fn fn, void *ctx)
-{
-	struct store_stmt *s;
-	int n = 0, rc;
-	store_lock(st);
-	if (store_prepare(st,
-	                  "SELECT id, call_id, caller_imsi, caller_msisdn, callee_imsi, "
-	                  "callee_msisdn, caller_cell, callee_cell, start_ms, answer_ms, end_ms, "
-	                  "status, cause FROM sip_cdr WHERE id > $1 ORDER BY id LIMIT $2",
-	                  &s) != 0) {
-		store_unlock(st);
-		return -EIO;
-	}
-	store_bind_int64(s, 1, after);
-	store_bind_int64(s, 2, limit);
-	while ((rc = store_step(s)) == STORE_ROW) {
-		struct sip_cdr c = {.id = store_col_int64(s, 0),
-		                    .caller_imsi = (uint64_t)store_col_int64(s, 2),
-		                    .caller_msisdn = (uint64_t)store_col_int64(s, 3),
-		                    .callee_imsi = (uint64_t)store_col_int64(s, 4),
-		                    .callee_msisdn = (uint64_t)store_col_int64(s, 5),
-		                    .start_ms = store_col_int64(s, 8),
-		                    .answer_ms = store_col_int64(s, 9),
-		                    .end_ms = store_col_int64(s, 10),
-		                    .status = (int)store_col_int64(s, 11)};
-		const char *t;
-		if ((t = store_col_text(s, 1)))
-			snprintf(c.call_id, sizeof(c.call_id), "%s", t);
-		if ((t = store_col_text(s, 6)))
-			snprintf(c.caller_cell, sizeof(c.caller_cell), "%s", t);
-		if ((t = store_col_text(s, 7)))
-			snprintf(c.callee_cell, sizeof(c.callee_cell), "%s", t);
-		if ((t = store_col_text(s, 12)))
-			snprintf(c.cause, sizeof(c.cause), "%s", t);
-		fn(ctx, &c);
-		n++;
-	}
-	store_reset(s);
-	store_unlock(st);
-	return rc == STORE_DONE ? n : -EIO;
 }

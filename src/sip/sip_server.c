@@ -475,6 +475,11 @@ struct sip_deferred *sip_request_defer(const struct sip_request *rq)
 	return d;
 }
 
+int sip_deferred_msg(const struct sip_deferred *d, struct sip_msg *m)
+{
+	return sip_msg_parse(m, d->buf, d->len, d->reliable ? SIP_STREAM : SIP_DGRAM);
+}
+
 void sip_deferred_free(struct sip_deferred *d)
 {
 	free(d);
@@ -762,6 +767,16 @@ const char *sip_worker_self(const struct sip_worker *w)
 unsigned sip_worker_index(const struct sip_worker *w)
 {
 	return w->id;
+}
+
+uv_loop_t *sip_worker_loop(struct sip_worker *w)
+{
+	return w->loop;
+}
+
+struct sip_worker *sip_server_worker(struct sip_server *srv, unsigned index)
+{
+	return index < srv->n_workers ? &srv->workers[index] : NULL;
 }
 
 int sip_branch_worker(struct sip_str b)
@@ -1463,6 +1478,8 @@ void sip_server_worker_stop(void *srv_, unsigned worker)
 {
 	struct sip_server *srv = srv_;
 	struct sip_worker *w = &srv->workers[worker];
+	if (srv->hooks.worker_stop)
+		srv->hooks.worker_stop(srv->hooks.ctx, w);
 	if (w->udp_open)
 		uv_close((uv_handle_t *)&w->udp, NULL);
 	if (w->listening)

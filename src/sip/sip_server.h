@@ -59,6 +59,8 @@ typedef void (*sip_stray_response_fn)(void *ctx, struct sip_worker *w, const str
 struct sip_hooks {
 	sip_request_fn method[SIP_SERVER_METHODS]; /* NULL: the default answer */
 	sip_stray_response_fn stray_response;      /* NULL: dropped */
+	/* A worker is stopping: close the handles the TU made on its loop. */
+	void (*worker_stop)(void *ctx, struct sip_worker *w);
 	void *ctx;
 	const char *supported; /* the option tags koryod supports ("path"), or NULL */
 };
@@ -104,6 +106,9 @@ struct sip_deferred *sip_request_defer(const struct sip_request *rq);
 /* Answers like sip_request_reply(), from any thread (the answer is built and
  * sent on the request's worker), and frees d. */
 void sip_deferred_reply(struct sip_deferred *d, int status, const char *reason, const char *extra);
+/* Parses d's copy of the request into m (valid while d lives). 0 or a parse
+ * error (it parsed when it arrived: never in practice). */
+int sip_deferred_msg(const struct sip_deferred *d, struct sip_msg *m);
 /* Frees d without answering. NULL is a no-op. */
 void sip_deferred_free(struct sip_deferred *d);
 
@@ -146,6 +151,10 @@ const char *sip_worker_self(const struct sip_worker *w);
  * of koryod's. */
 int sip_branch_worker(struct sip_str branch);
 unsigned sip_worker_index(const struct sip_worker *w);
+/* The worker's event loop, for the TU's own timers (on that thread only). */
+uv_loop_t *sip_worker_loop(struct sip_worker *w);
+/* Worker index's handle (for posting), or NULL. */
+struct sip_worker *sip_server_worker(struct sip_server *srv, unsigned index);
 /* The flow as text ("udp:127.0.0.1:5070"), for logs and the API. */
 void sip_flow_format(const struct sip_txn_peer *flow, char *out, size_t cap);
 /* Parses sip_flow_format()'s text back (a TCP flow comes back with no

@@ -872,6 +872,7 @@ static bool expect_isd_push(struct peer *p, const char *imsi, struct isd_data *i
 #define F_PUSHCLS  "467051000000008"
 #define C_PUSHMSI  "467050000000009"
 #define C_PENDING  "467050000000017" /* pending in the demo data */
+#define F_SWITCH   "467051000000010" /* foreigner_internet off and on */
 #define IMSI_NONE  "467059999999999" /* home prefix, not provisioned */
 #define TEST_IMEI  "35696833065340"
 
@@ -1248,6 +1249,76 @@ static void run_push(struct peer *a, struct peer *b)
 	}
 }
 
+/* PATCH /v1/policy/switches/NAME; a check line of its own. */
+static bool api_switch(const char *name, bool on)
+{
+	char path[96], body[32], what[160];
+	long st;
+	snprintf(path, sizeof(path), "/v1/policy/switches/%s", name);
+	snprintf(body, sizeof(body), "{\"enabled\":%s}", on ? "true" : "false");
+	json_t *j = api("PATCH", path, body, &st);
+	snprintf(what, sizeof(what), "API switch %s %s", name, on ? "on" : "off");
+	bool ok = check(st == 200, what, "expected HTTP 200, got %ld", st);
+	json_decref(j);
+	return ok;
+}
+
+/* The pushes a switch causes: one InsertSubscriberData for each of the
+ * attached foreigners (F_PS from the UL checks, and F_SWITCH), in any order.
+ * Returns the number of pushes whose APN set was want (n_want APNs). */
+static unsigned switch_pushes(struct peer *b, const char *const *want, unsigned n_want,
+                              const char *label)
+{
+	static const char *const attached[] = {F_PS, F_SWITCH};
+	unsigned right = 0;
+	for (unsigned i = 0; i < 2; i++) {
+		struct rx rx;
+		char got[256], what[160], list[300];
+		snprintf(what, sizeof(what), "%s: SGSN gets InsertSubscriberData (%u of 2)", label,
+		         i + 1);
+		int rc = peer_next(b, &rx, got, sizeof(got));
+		bool ok =
+		    rc == 0 && rx.g.message_type == OSMO_GSUP_MSGT_INSERT_DATA_REQUEST &&
+		    (strcmp(rx.g.imsi, attached[0]) == 0 || strcmp(rx.g.imsi, attached[1]) == 0);
+		check(ok, what, "expected InsertSubscriberData for %s or %s, got %s", attached[0],
+		      attached[1], got);
+		if (ok) {
+			struct isd_data isd;
+			isd_extract(&rx.g, &isd);
+			peer_answer(b, &rx, 0);
+			apn_list(&isd, list, sizeof(list));
+			snprintf(what, sizeof(what), "%s: %s has a complete PDP list of %u APN(s)",
+			         label, rx.g.imsi, n_want);
+			if (check(isd.pdp_complete && apn_set_is(&isd, want, n_want), what,
+			          "PDP info complete %s, APNs {%s}",
+			          isd.pdp_complete ? "present" : "absent", list))
+				right++;
+		}
+		if (rc == 0)
+			rx_free(&rx);
+	}
+	return right;
+}
+
+/* A network-wide switch reaches attached subscribers at once (docs/policy.md):
+ * foreigner_internet off withdraws the internet APN from the foreigners on
+ * the SGSN (a complete PDP list without it), on gives it back. */
+static void run_policy(struct peer *b)
+{
+	struct isd_data isd;
+	char list[300];
+	static const char *const internet[] = {"internet"};
+	if (!ul_ok(b, F_SWITCH, OSMO_GSUP_CN_DOMAIN_PS, &isd, "switch: UL PS foreigner " F_SWITCH))
+		return;
+	apn_list(&isd, list, sizeof(list));
+	check(apn_set_is(&isd, internet, 1), "switch on at attach: APN internet", "APNs {%s}",
+	      list);
+	if (api_switch("foreigner_internet", false))
+		switch_pushes(b, NULL, 0, "switch off: the internet APN withdrawn");
+	if (api_switch("foreigner_internet", true))
+		switch_pushes(b, internet, 1, "switch on: the internet APN back");
+}
+
 static int run_full(const char *host, int port, const char *name)
 {
 	char nb[128], nc[128];
@@ -1266,6 +1337,7 @@ static int run_full(const char *host, int port, const char *name)
 		run_ul(a, b, c);
 		run_errors(a, b);
 		run_push(a, b);
+		run_policy(b);
 	}
 	struct peer *all[] = {a, b, c};
 	for (int i = 0; i < 3; i++) {

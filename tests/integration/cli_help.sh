@@ -43,8 +43,8 @@ usage_err() {
   [ ! -s "$T/out" ] || fail "koryo $*: printed on stdout"
 }
 
-usage_err "koryo: missing command (sub, calls, cdrs, import, auc-gen)"
-usage_err "koryo: unknown command 'frob' (sub, calls, cdrs, import, auc-gen)" frob
+usage_err "koryo: missing command (sub, calls, cdrs, import, policy, auc-gen)"
+usage_err "koryo: unknown command 'frob' (sub, calls, cdrs, import, policy, auc-gen)" frob
 usage_err "koryo: unknown option --frob" --frob sub list
 usage_err "koryo sub: missing command (add, show, list, set, del, registrations)" sub
 usage_err "koryo sub: unknown command 'frob' (add, show, list, set, del, registrations)" sub frob

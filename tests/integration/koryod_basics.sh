@@ -27,6 +27,19 @@ err=$(timeout 20 "$KORYOD" -c "$T/koryod.conf" 2>&1) || rc=$?
 expect_eq "$rc" 1 "start without a profile"
 expect_contains "$err" "has no operator profile yet: start with --profile DIR" "no-profile message"
 
+# A profile whose policy has a bad line: refused naming the file and line,
+# and the store it would have gone into is not left half installed.
+cp -r "$KORYO_SRC/profiles/koryolink" "$T/badprofile"
+echo 'broken,100,citizen,voice,national,*,maybe,,a verdict that is neither allow nor deny' \
+  >>"$T/badprofile/rights.csv"
+line=$(wc -l <"$T/badprofile/rights.csv")
+rc=0
+err=$(timeout 20 "$KORYOD" -c "$T/koryod.conf" --profile "$T/badprofile" 2>&1) || rc=$?
+expect_eq "$rc" 1 "start with a bad rights.csv"
+expect_contains "$err" "rights.csv:$line:" "bad profile: the file and line named"
+expect_contains "$err" "nothing was installed" "bad profile: nothing installed"
+[ ! -e "$T/data/koryo.db" ] || fail "a bad profile left a store behind"
+
 koryod_start --profile "$KORYO_SRC/profiles/koryolink"
 expect_eq "$(stat -c %a "$T/data/master.key")" 600 "master key mode"
 expect_eq "$(stat -c %a "$T/data/api.token")" 600 "token mode"
