@@ -25,3 +25,7 @@ set_property(TEST sip_route_hook APPEND PROPERTY ENVIRONMENT
 # The policy engine in the proxy: refusals naming their rule, a call ended by a change.
 koryo_script_test(sip_policy integration/sip_policy.sh TIMEOUT 120)
 set_property(TEST sip_policy APPEND PROPERTY ENVIRONMENT "SIP_UA=$<TARGET_FILE:sip_ua>")
+
+# Credit control in the proxy: no credit, cut off on time, top-up by service code.
+koryo_script_test(sip_charging integration/sip_charging.sh TIMEOUT 150)
+set_property(TEST sip_charging APPEND PROPERTY ENVIRONMENT "SIP_UA=$<TARGET_FILE:sip_ua>")
