@@ -458,9 +458,19 @@ static void on_credit_worker(void *arg, struct sip_worker *w)
 		sip_deferred_reply(p->req, status, why, p->cancelled ? NULL : extra);
 		p->req = NULL;
 		p->final_sent = true;
-		if (p->initial_invite)
+		if (p->initial_invite) {
+			/* Refused: nothing was reserved, nothing to settle. */
+			if (j->g.status != 0) {
+				struct sip_dlg_shard *sh = sip_dlg_shard_of(core, p->call_id);
+				pthread_mutex_lock(&sh->lock);
+				struct sip_dialog *d = *sip_dlg_find(core, p->call_id);
+				if (d)
+					d->charged = false;
+				pthread_mutex_unlock(&sh->lock);
+			}
 			sip_dlg_end(core, p->call_id, status,
 			            p->cancelled ? "cancelled" : "no-credit");
+		}
 		LOGI("sip", "Call-ID='%s': %s", p->call_id,
 		     p->cancelled ? "cancelled while credit was asked for" : why);
 	} else {

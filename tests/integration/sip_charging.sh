@@ -111,3 +111,4 @@ audit=$(api_ok GET /v1/charging/audit)
 expect_eq "$(jq -r .differ <<<"$audit")" 0 \
   "the ledger equals the balances: $audit"
 alive "the charging test"
+! grep -E " ERROR " "$T/koryod.log" || fail "koryod logged errors"

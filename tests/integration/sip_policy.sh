@@ -86,3 +86,4 @@ expect_eq "$(jq -r '[.audit[] | select(.object | test("foreigner-national"))] | 
   "api:test.ops" "the change is audited with its actor"
 echo "ok: a policy change ends the calls it no longer allows"
 alive "the policy test"
+! grep -E " ERROR " "$T/koryod.log" || fail "koryod logged errors"
