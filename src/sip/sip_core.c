@@ -44,7 +44,7 @@ int sip_core_create(const struct sip_core_options *opt, struct hlr_registry *reg
 	if (rc == 0)
 		rc = sip_loc_init(core);
 	if (rc == 0)
-		rc = sip_proxy_init(core, 64);
+		rc = sip_proxy_init(core, 256); /* the most workers koryod runs */
 	if (rc == 0)
 		rc = sip_loc_load(core);
 	if (rc == 0 && opt->policy &&
