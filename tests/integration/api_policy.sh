@@ -182,4 +182,15 @@ expect_eq "$rc" 1 "koryo policy right set: a taken priority"
 expect_contains "$(cat "$T/err")" "priority: 999 is already the priority of right cli-test" \
   "koryo policy right set: the error"
 "$KORYO" policy right del cli-test || fail "koryo policy right del"
+# --- reserved numbers are never sold outside their group ---------------------------------
+K=000102030405060708090a0b0c0d0e0f OPC=00112233445566778899aabbccddeeff
+out=$(api POST /v1/subscribers -H 'Content-Type: application/json' \
+  -d "{\"imsi\":\"467050000099001\",\"class\":\"citizen\",\"msisdn\":\"85019190000001\",\"k\":\"$K\",\"opc\":\"$OPC\"}")
+expect_eq "$(tail -1 <<<"$out")" 400 "a citizen with a reserved number"
+expect_eq "$(head -n -1 <<<"$out" | jq -r .field)" msisdn "the refusal names msisdn"
+out=$(api POST /v1/subscribers -H 'Content-Type: application/json' \
+  -d "{\"imsi\":\"467052000099001\",\"class\":\"official\",\"msisdn\":\"85019190000001\",\"k\":\"$K\",\"opc\":\"$OPC\"}")
+expect_eq "$(tail -1 <<<"$out")" 201 "an official with a reserved number"
+out=$(api PATCH /v1/subscribers/467052000099001 -H 'Content-Type: application/json' -d '{"class":"citizen"}')
+expect_eq "$(tail -1 <<<"$out")" 400 "moving the reserved number's holder to another class"
 echo "api_policy: OK"
