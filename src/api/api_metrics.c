@@ -252,6 +252,26 @@ enum MHD_Result api_metrics_handle(struct api_server *srv, struct MHD_Connection
 		    (unsigned long long)cs.calls_failed, (unsigned long long)cs.calls_cancelled,
 		    (unsigned long long)cs.calls_refused, (unsigned long long)cs.messages_relayed,
 		    (unsigned long long)cs.cdrs_written, (unsigned long long)cs.cdr_write_errors);
+		tb_append(
+		    &tb,
+		    "# HELP koryo_sip_refused_total Calls and messages refused before they "
+		    "rang, by why.\n"
+		    "# TYPE koryo_sip_refused_total counter\n"
+		    "koryo_sip_refused_total{reason=\"policy\"} %llu\n"
+		    "koryo_sip_refused_total{reason=\"no-credit\"} %llu\n"
+		    "# HELP koryo_sip_calls_ended_by_koryod_total Answered calls koryod "
+		    "ended, by why.\n"
+		    "# TYPE koryo_sip_calls_ended_by_koryod_total counter\n"
+		    "koryo_sip_calls_ended_by_koryod_total{reason=\"credit-exhausted\"} %llu\n"
+		    "koryo_sip_calls_ended_by_koryod_total{reason=\"policy\"} %llu\n"
+		    "# HELP koryo_sip_service_requests_total Service codes served (top-up, "
+		    "balance).\n"
+		    "# TYPE koryo_sip_service_requests_total counter\n"
+		    "koryo_sip_service_requests_total %llu\n",
+		    (unsigned long long)cs.refused_by_policy,
+		    (unsigned long long)cs.refused_no_credit,
+		    (unsigned long long)cs.ended_no_credit, (unsigned long long)cs.ended_by_policy,
+		    (unsigned long long)cs.service_requests);
 	}
 	if (tb.oom) {
 		free(tb.s);

@@ -131,5 +131,10 @@ void sip_core_get_stats(struct sip_core *core, struct sip_core_stats *out)
 	LOAD(messages_relayed);
 	LOAD(cdrs_written);
 	LOAD(cdr_write_errors);
+	LOAD(refused_by_policy);
+	LOAD(refused_no_credit);
+	LOAD(ended_no_credit);
+	LOAD(ended_by_policy);
+	LOAD(service_requests);
 #undef LOAD
 }

@@ -131,5 +131,10 @@ struct sip_core_stats {
 	uint64_t calls_answered, calls_failed, calls_cancelled, calls_refused;
 	uint64_t messages_relayed; /* MESSAGE answered 2xx by the callee */
 	uint64_t cdrs_written, cdr_write_errors;
+	uint64_t refused_by_policy; /* calls and messages the policy refused */
+	uint64_t refused_no_credit; /* calls and messages refused for credit */
+	uint64_t ended_no_credit;   /* answered calls koryod ended: credit exhausted */
+	uint64_t ended_by_policy;   /* answered calls koryod ended: a policy change */
+	uint64_t service_requests;  /* service codes (top-up, balance) served */
 };
 void sip_core_get_stats(struct sip_core *core, struct sip_core_stats *out);

@@ -126,7 +126,8 @@ struct sip_core {
 		atomic_uint_fast64_t bindings, registered_users, registrations, auth_challenges,
 		    auth_failures, auth_rate_limited, aka_resyncs, unknown_cells, calls_active,
 		    calls_answered, calls_failed, calls_cancelled, calls_refused, messages_relayed,
-		    cdrs_written, cdr_write_errors;
+		    cdrs_written, cdr_write_errors, refused_by_policy, refused_no_credit,
+		    ended_no_credit, ended_by_policy, service_requests;
 	} stats;
 };
 

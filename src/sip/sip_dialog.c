@@ -237,6 +237,8 @@ void sip_dlg_cut(struct sip_core *core, struct sip_worker *w, const char *call_i
 	if (!d || !copy.answered)
 		return;
 	LOGI("sip", "Call-ID='%s': ended by koryod: %s", call_id, reason);
+	sip_count(strcmp(cause, "policy") == 0 ? &core->stats.ended_by_policy
+	                                       : &core->stats.ended_no_credit);
 	/* CSeq numbers far above what either party used in its own space. */
 	send_bye(w, copy.caller_contact, copy.callee_to, copy.caller_from, copy.call_id,
 	         copy.invite_cseq + 100000, &copy.caller_flow, reason);

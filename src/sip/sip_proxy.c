@@ -451,6 +451,8 @@ static void on_credit_worker(void *arg, struct sip_worker *w)
 	(void)w;
 	p->awaiting_credit = false;
 	if (j->g.status != 0 || p->cancelled || sip_deferred_msg(p->req, &m) != 0) {
+		if (j->g.status != 0)
+			sip_count(&core->stats.refused_no_credit);
 		int status = p->cancelled ? 487 : 403;
 		const char *why = p->cancelled ? "Request Terminated" : j->g.reason;
 		char extra[256];
@@ -545,6 +547,7 @@ static void route_initial(struct sip_core *core, struct sip_request *rq)
 			     (int)m->call_id.len, m->call_id.p, invite ? "call" : "message",
 			     dialled, v.rule);
 			refuse_rule(rq, 403, v.rule, v.reason);
+			sip_count(&core->stats.refused_by_policy);
 			if (invite)
 				sip_cdr_refused(core, m, caller.imsi, caller.msisdn,
 				                on_net ? callee.imsi : 0,

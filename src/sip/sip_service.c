@@ -111,6 +111,7 @@ bool sip_service_request(struct sip_core *core, struct sip_request *rq,
 		free(j);
 		return false;
 	}
+	sip_count(&core->stats.service_requests);
 	/* Answered now; the result follows as a MESSAGE. */
 	if (rq->msg->method_id == SIP_METHOD_INVITE)
 		sip_request_reply(rq, 603, "Service Request Taken", NULL);

@@ -110,5 +110,10 @@ echo "ok: top-up and balance by service code ($answer)"
 audit=$(api_ok GET /v1/charging/audit)
 expect_eq "$(jq -r .differ <<<"$audit")" 0 \
   "the ledger equals the balances: $audit"
+m=$(api_ok GET /metrics)
+grep -q '^koryo_sip_refused_total{reason="no-credit"} 1$' <<<"$m" || fail "metrics: one refusal for credit"
+grep -q '^koryo_sip_calls_ended_by_koryod_total{reason="credit-exhausted"} 1$' <<<"$m" ||
+  fail "metrics: one call ended for credit"
+grep -q '^koryo_sip_service_requests_total 3$' <<<"$m" || fail "metrics: three service requests"
 alive "the charging test"
 ! grep -E " ERROR " "$T/koryod.log" || fail "koryod logged errors"

@@ -85,5 +85,9 @@ audit=$(api_ok GET "/v1/policy/audit?limit=100")
 expect_eq "$(jq -r '[.audit[] | select(.object | test("foreigner-national"))] | last | .actor' <<<"$audit")" \
   "api:test.ops" "the change is audited with its actor"
 echo "ok: a policy change ends the calls it no longer allows"
+m=$(api_ok GET /metrics)
+grep -q '^koryo_sip_refused_total{reason="policy"} 3$' <<<"$m" || fail "metrics: three refusals by rule"
+grep -q '^koryo_sip_calls_ended_by_koryod_total{reason="policy"} 1$' <<<"$m" ||
+  fail "metrics: one call ended by the change"
 alive "the policy test"
 ! grep -E " ERROR " "$T/koryod.log" || fail "koryod logged errors"
