@@ -16,8 +16,10 @@
 #             address of its own (SIPp -t ui), as phones are
 # Servers, side by side, each on its own UDP port of 127.0.0.1:
 #   koryod    fresh data dir, Koryolink profile, WORKERS workers (default 2,
-#             koryod's default), log.level = warn; USERS subscribers imported
-#             with a sip_password (docs/import.md). KORYOD_STORE: "disk" (as
+#             koryod's default), log.level = warn, charging = off (Kamailio
+#             charges nothing: the comparison stays like for like; what
+#             charging costs is bench/charging_bench.sh's); USERS subscribers
+#             imported with a sip_password (docs/import.md). KORYOD_STORE: "disk" (as
 #             shipped: store.sync = full, the data dir under DISK_DIR; every
 #             REGISTER's 200 waits for its binding to be fsynced) or "tmpfs"
 #             (/dev/shm: CPU-bound, like Kamailio's usrloc in memory)
@@ -274,7 +276,7 @@ start_koryod() {
   api_port=$(free_port)
   KORYOD_DATA=$(mktemp -d "$STORE_BASE/koryo-sip-bench-data.XXXXXX")
   koryod_config "$T/koryod.conf" "$KORYOD_DATA" "$api_port" warn \
-    "sip.listen = 127.0.0.1:${SIP_PORT[koryod]}" "sip.domain = $DOMAIN"
+    "sip.listen = 127.0.0.1:${SIP_PORT[koryod]}" "sip.domain = $DOMAIN" "charging = off"
   koryod_start "$T/koryod.conf" "$T/koryod.log" --profile "$PROFILE"
   say "importing $USERS subscribers and $AKA_SIMS SIMs into koryod (pid $KORYOD_PID)"
   timeout "$IMPORT_TIMEOUT" "$KORYO" import subscribers --no-progress "$T/users/koryod.csv" >"$T/import.out" 2>&1 ||

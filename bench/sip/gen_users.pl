@@ -4,7 +4,9 @@
 #   gen_users.pl OUTDIR USERS CALL_USERS AKA_SIMS DOMAIN
 #
 # USERS softphone subscribers, the same for both servers: IMSI 4670598xxxxxxxx,
-# MSISDN 8501998xxxxxxxx (the SIP and digest user name), a password (HA1 for
+# MSISDN 85019125xxxxxx (the SIP and digest user name: a Koryolink citizen's
+# number, 8501912 + 7 digits, that the profile's numbering plan accepts and
+# its demo subscribers, 85019120000001-300, do not use), a password (HA1 for
 # Kamailio; koryod hashes it itself on import). They are split so that no
 # binding is shared between the parts of the bench:
 #   callers     the first CALL_USERS: callers and MESSAGE senders, registered
@@ -41,7 +43,7 @@ my ($out, $users, $call_users, $aka_sims, $domain) = @ARGV;
 die "USERS must be a number\n"      unless $users =~ /^[0-9]+$/;
 die "CALL_USERS must be a number\n" unless $call_users =~ /^[0-9]+$/ && $call_users >= 1;
 die "USERS must be at least 2 * CALL_USERS + 100\n" if $users < 2 * $call_users + 100;
-die "USERS must be below 100000000\n" if $users >= 100000000;
+die "USERS must be below 1000000\n" if $users >= 1000000;
 die "AKA_SIMS must be 1..900000\n" unless $aka_sims =~ /^[0-9]+$/ && $aka_sims >= 1 && $aka_sims <= 900000;
 
 sub out {
@@ -60,7 +62,7 @@ print $sql "BEGIN;\n";
 my @msisdn;
 for my $i (0 .. $users - 1) {
 	my $imsi  = sprintf('4670598%08d', $i);
-	my $user  = sprintf('8501998%08d', $i);
+	my $user  = sprintf('85019125%06d', $i);
 	# Printable, never starting with "0x" (SIPp would decode it as hex).
 	my $pw    = 'pw' . substr(md5_hex("koryo-sip-bench-password-$i"), 0, 14);
 	my $k     = md5_hex("koryo-sip-bench-k-$i");

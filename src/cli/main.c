@@ -2,6 +2,7 @@
  * dispatches to a command, and owns the process-wide setup (libcurl) and
  * teardown (the connection, the token, remembered secrets). */
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,15 +28,15 @@ static const char usage_main[] =
     "  calls                list the SIP calls up now\n"
     "  cdrs                 list the call detail records\n"
     "  import subscribers   import subscribers from a CSV file\n"
-    "  policy               rights, dialling rules, network-wide switches, "
-    "audit\n"
+    "  policy               rights, dialling rules, network-wide switches, audit\n"
+    "  account              balances, top-ups and the ledger of an account\n"
+    "  voucher              top-up card batches\n"
     "  auc-gen              authentication centre tool (runs locally)\n"
     "\n"
     "Global options (also accepted after the command):\n"
     "  --api URL            koryod's API (default: $KORYO_API, else\n"
     "                       http://127.0.0.1:8080)\n"
-    "  --token-file PATH    the API token file (default: $KORYO_TOKEN_FILE, "
-    "else\n"
+    "  --token-file PATH    the API token file (default: $KORYO_TOKEN_FILE, else\n"
     "                       /var/lib/koryo/api.token, else ./var/api.token)\n"
     "  --json               print koryod's JSON instead of tables\n"
     "  --help               this help; 'koryo COMMAND --help' for a command's\n"
@@ -75,8 +76,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error(
-		    "", "missing command (sub, calls, cdrs, import, policy, auc-gen)");
+		return cli_usage_error("", "missing command (sub, calls, cdrs, import, policy, "
+		                           "account, voucher, auc-gen)");
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
@@ -88,11 +89,12 @@ int main(int argc, char **argv)
 		fputs(usage_main, stdout);
 		return CLI_EXIT_OK;
 	}
+	bool charging = strcmp(cmd, "account") == 0 || strcmp(cmd, "voucher") == 0;
 	if (strcmp(cmd, "sub") != 0 && strcmp(cmd, "import") != 0 && strcmp(cmd, "calls") != 0 &&
-	    strcmp(cmd, "cdrs") != 0 && strcmp(cmd, "policy") != 0)
+	    strcmp(cmd, "cdrs") != 0 && strcmp(cmd, "policy") != 0 && !charging)
 		return cli_usage_error("",
 		                       "unknown command '%s' (sub, calls, cdrs, import, policy, "
-		                       "auc-gen)",
+		                       "account, voucher, auc-gen)",
 		                       cmd);
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
@@ -107,6 +109,8 @@ int main(int argc, char **argv)
 		rc = cli_cmd_cdrs(&ctx, argc, argv);
 	else if (strcmp(cmd, "policy") == 0)
 		rc = cli_cmd_policy(&ctx, argc, argv);
+	else if (charging)
+		rc = cli_cmd_charging(&ctx, argc, argv);
 	else
 		rc = cli_cmd_import(&ctx, argc, argv);
 	cli_http_close(&ctx);

@@ -142,10 +142,11 @@ int ocs_account_touch(struct ocs *o, struct ocs_account *a, int64_t now, struct 
 	ocs_month_name(month, mname);
 	clock_format_iso(ocs_month_start(month + 1), until, sizeof(until));
 	until[10] = '\0';
-	/* A fee is due at the account's first period, then when a fee period
-	 * (calendar months, quarters...) begins. */
+	/* A fee is due at the account's first period, then once in each fee
+	 * period (calendar months, quarters...): at its first month, or later in
+	 * it if koryod was stopped when it began. */
 	bool fee_due = p->fee && p->cur >= 0 && p->fee_months &&
-	               (a->period_month < 0 || month % p->fee_months == 0);
+	               (a->period_month < 0 || a->period_month < month - month % p->fee_months);
 	int64_t fee = 0;
 	char feetext[96] = "";
 	if (fee_due && p->org_pays) {

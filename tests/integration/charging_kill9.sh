@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Charging durability: credit operations (adjustments, SMS charges, call
-# slices and ends) under load while koryod is killed with SIGKILL at random
-# moments, 12 times, and restarted. Afterwards every operation koryod
-# acknowledged is in the ledger exactly once, a retry of an acknowledged
+# slices and ends, top-up card redemptions) under load while koryod is killed
+# with SIGKILL at random moments, 12 times, and restarted. Afterwards every
+# operation koryod acknowledged is in the ledger exactly once, no card is
+# redeemed twice (two workers race for each card), a retry of an acknowledged
 # operation moves nothing, and each account's balances equal its ledger sums
 # (summed here from the ledger the API pages out, and by koryod's own audit).
 source "$KORYO_SRC/tests/integration/lib.sh"
@@ -10,6 +11,15 @@ command -v jq >/dev/null || fail "jq is needed"
 koryod_start --profile "$KORYO_SRC/profiles/koryolink"
 JSON=(-H 'Content-Type: application/json')
 TOKEN=$(cat "$KORYO_TOKEN_FILE")
+
+# Cards made and sent as an operator would, before the load. Few iterations:
+# koryod hashes each PIN tried on one thread, and the load should not wait.
+CARDS=2000
+"$KORYO" voucher gen --count $CARDS --value 100 --currency EUR \
+  --expires "$(date -u -d '+30 days' +%Y-%m-%d)" --batch KILL9 --out "$T/cards.csv" \
+  --iterations 1000 >/dev/null || fail "koryo voucher gen"
+"$KORYO" voucher upload --no-progress "$T/cards.csv" >/dev/null || fail "koryo voucher upload"
+mapfile -t PINS < <(tail -n +2 "$T/cards.csv" | cut -d, -f2)
 
 # post PATH BODY: prints the HTTP status only.
 post() {
@@ -19,11 +29,21 @@ post() {
 
 # load ROUND WORKER: operations until killed; an op id is written to
 # $T/acked only after koryod answered 200 (acknowledged means durable).
+# Workers 1 and 2 try the same cards in the same order, as do 3 and 4, each
+# for a subscriber of its own: every card is raced for.
 load() {
-  local r=$1 w=$2 n=0 code sub
+  local r=$1 w=$2 n=0 code sub pair card pin
   while :; do
     n=$((n + 1))
     sub=46705100000000$((w % 3 + 1))
+    pair=$(((w - 1) / 2))
+    card=$((pair * CARDS / 2 + ((r - 1) * 150 + n) % (CARDS / 2)))
+    pin=${PINS[$card]}
+    code=$(post "/v1/charging/accounts/$sub/topup" "{\"op_id\":\"top-$r-$w-$n\",\"pin\":\"$pin\"}")
+    if [ "$code" == 200 ]; then
+      echo "t:top-$r-$w-$n" >>"$T/acked.$w"
+      echo "top-$r-$w-$n $sub $pin" >>"$T/topups.$w"
+    fi
     code=$(post "/v1/charging/accounts/$sub/adjustments" \
       "{\"op_id\":\"adj-$r-$w-$n\",\"currency\":\"EUR\",\"amount\":7,\"reason\":\"load test\"}")
     [ "$code" == 200 ] && echo "a:adj-$r-$w-$n" >>"$T/acked.$w"
@@ -85,6 +105,28 @@ done
 after_b=$(api GET /v1/charging/accounts/467051000000002 | sed '$d' | jq -c .balances)
 expect_eq "$after_b" "$before" "balances after retries"
 
+# Top-ups: each acknowledged one credited its card once, no card twice, and
+# a retry of one (same op id, same PIN) is answered and credits nothing.
+topups=$(cat "$T"/topups.* | wc -l)
+[ "$topups" -gt 10 ] || fail "only $topups top-ups were acknowledged: no card load"
+jq -r 'select(.kind == "topup") | .session' "$T/ledger" | sort >"$T/redeemed"
+expect_eq "$(uniq -d "$T/redeemed" | head -3)" "" "cards redeemed more than once"
+[ "$(wc -l <"$T/redeemed")" -le $CARDS ] || fail "more top-ups than cards"
+grep '^t:' "$T/acked" | LC_ALL=C sort >"$T/acked_t"
+jq -r 'select(.kind == "topup") | .op_id + " " + .session' "$T/ledger" | LC_ALL=C sort |
+  LC_ALL=C join - "$T/acked_t" >"$T/acked_cards"
+expect_eq "$(wc -l <"$T/acked_cards")" "$topups" "acknowledged top-ups found in the ledger"
+expect_eq "$(awk '{print $2}' "$T/acked_cards" | sort | uniq -d | head -3)" "" \
+  "one card behind two acknowledged top-ups"
+expect_eq "$(jq -r 'select(.kind == "topup") | .amount' "$T/ledger" | sort -u | xargs)" 100 \
+  "every top-up credits the card's value"
+read -r op sub pin < <(cat "$T"/topups.* | shuf -n 1)
+before=$(api GET "/v1/charging/accounts/$sub" | sed '$d' | jq -c .balances)
+code=$(post "/v1/charging/accounts/$sub/topup" "{\"op_id\":\"$op\",\"pin\":\"$pin\"}")
+expect_eq "$code" 200 "retry of top-up $op"
+expect_eq "$(api GET "/v1/charging/accounts/$sub" | sed '$d' | jq -c .balances)" "$before" \
+  "balances after a top-up's retry"
+
 # Balances equal the ledger's sums, per account touched.
 for acct in 467050000000001 467050000000002 467050000000003 467051000000001 \
   467051000000002 467051000000003; do
@@ -106,4 +148,4 @@ open=$(jq -s '[.[] | select(.kind == "reserve" or .kind == "call_end")] | group_
   map(select((map(select(.kind == "call_end")) | length) != 1)) | length' "$T/ledger")
 expect_eq "$open" 0 "calls without exactly one end after the restarts"
 koryod_stop
-echo "PASS charging_kill9 ($acked operations acknowledged, $kills kills)"
+echo "PASS charging_kill9 ($acked operations acknowledged, $topups top-ups, $kills kills)"

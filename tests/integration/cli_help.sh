@@ -14,7 +14,9 @@ help_ok() {
 
 help_ok
 for c in sub "sub add" "sub show" "sub list" "sub set" "sub del" "sub registrations" calls cdrs \
-  import "import subscribers" auc-gen; do
+  import "import subscribers" auc-gen policy account "account show" "account ledger" \
+  "account topup" "account adjust" "account cdrs" voucher "voucher gen" "voucher upload" \
+  "voucher list"; do
   # shellcheck disable=SC2086 # the words are the command
   help_ok $c
 done
@@ -22,7 +24,7 @@ done
 # koryo --help lists every command.
 out=$("$KORYO" --help)
 for c in "sub add" "sub show" "sub list" "sub set" "sub del" "sub registrations" calls cdrs \
-  "import subscribers" auc-gen; do
+  "import subscribers" policy account voucher auc-gen; do
   expect_contains "$out" "  $c " "koryo --help"
 done
 # Options may also come before the command word: the global --help wins.
@@ -43,8 +45,8 @@ usage_err() {
   [ ! -s "$T/out" ] || fail "koryo $*: printed on stdout"
 }
 
-usage_err "koryo: missing command (sub, calls, cdrs, import, policy, auc-gen)"
-usage_err "koryo: unknown command 'frob' (sub, calls, cdrs, import, policy, auc-gen)" frob
+usage_err "koryo: missing command (sub, calls, cdrs, import, policy, account, voucher, auc-gen)"
+usage_err "koryo: unknown command 'frob' (sub, calls, cdrs, import, policy, account, voucher, auc-gen)" frob
 usage_err "koryo: unknown option --frob" --frob sub list
 usage_err "koryo sub: missing command (add, show, list, set, del, registrations)" sub
 usage_err "koryo sub: unknown command 'frob' (add, show, list, set, del, registrations)" sub frob
