@@ -14,20 +14,8 @@ OP=cafebabedeadbeef0f1e2d3c4b5a6978
 K2=0f0e0d0c0b0a09080706050403020100
 OPC2=a0a1a2a3a4a5a6a7a8a9aaabacadaeaf
 JSON=(-H 'Content-Type: application/json')
-: >"$T/responses"
+: >"$T/api-output"
 
-# call METHOD PATH [curl args...]: sets BODY and CODE; keeps every body.
-call() {
-  local out
-  out=$(api "$@")
-  CODE=${out##*$'\n'}
-  BODY=${out%$'\n'*}
-  printf '%s\n' "$BODY" >>"$T/responses"
-}
-expect_code() {
-  [ "$CODE" == "$1" ] || fail "$2: expected HTTP $1, got $CODE: $BODY"
-}
-jget() { jq -r "$1" <<<"$BODY"; }
 total() {
   api GET /metrics -f | awk '/^koryo_subscribers\{/ { n += $2 } END { print n + 0 }'
 }
@@ -88,11 +76,11 @@ expect_code 409 "create a duplicate"
 call POST /v1/subscribers "${JSON[@]}" \
   -d "{\"imsi\":\"467059950000008\",\"class\":\"citizen\",\"k\":\"$K\",\"op\":\"$OP\",\"opc\":\"$OPC2\"}"
 expect_code 400 "create with op and opc"
-api GET /metrics -f >>"$T/responses"
-n=$(grep '^{' "$T/responses" |
+api GET /metrics -f >>"$T/api-output"
+n=$(grep '^{' "$T/api-output" |
   jq -s '[.[] | .. | objects | keys[] | select(. == "k" or . == "op" or . == "opc")] | length')
 expect_eq "$n" 0 "k/op/opc members in API responses"
-no_secret_in "API responses" "$T/responses"
+no_secret_in "API responses" "$T/api-output"
 no_secret_in "running koryod" "$T/koryod.log" "$T"/data/koryo.db*
 expect_eq "$(stat -c %a "$T/data/master.key")" 600 "master key file mode"
 expect_eq "$(stat -c %a "$T/data/api.token")" 600 "token file mode"
@@ -148,7 +136,7 @@ expect_eq "$(jget .status)" suspended "PATCH after kill -9"
 call GET /v1/subscribers/467059951000002
 expect_code 404 "DELETE after kill -9"
 expect_eq "$(total)" $((demo_total + 4)) "subscribers after the last kill -9"
-no_secret_in "after kill -9" "$T/koryod.log" "$T"/data/koryo.db* "$T/responses"
+no_secret_in "after kill -9" "$T/koryod.log" "$T"/data/koryo.db* "$T/api-output"
 koryod_stop
 
 echo "PASS api_durability"

@@ -8,24 +8,6 @@
 source "$KORYO_SRC/tests/integration/lib.sh"
 koryod_start --profile "$KORYO_SRC/profiles/koryolink"
 
-call() {
-  local out
-  out=$(api "$@")
-  CODE=${out##*$'\n'}
-  BODY=${out%$'\n'*}
-  BODY=${BODY%$'\n'}
-}
-expect_code() {
-  [ "$CODE" == "$1" ] || fail "$2: expected HTTP $1, got $CODE: $BODY"
-}
-expect_error() {
-  expect_code "$1" "$4"
-  local f
-  f=$(jq -r 'if has("field") then .field else "-" end' <<<"$BODY") || fail "$4: not JSON: $BODY"
-  expect_eq "$f" "$2" "$4: field"
-  expect_eq "$(jq -r .error <<<"$BODY")" "$3" "$4: error"
-}
-jget() { jq -r "$1" <<<"$BODY"; }
 JSON=(-H 'Content-Type: application/json')
 CITIZEN=85019120000001
 CITIZEN2=85019120000002

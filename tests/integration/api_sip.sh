@@ -18,28 +18,6 @@ PW2='Taedonggang beer & noodles'
 PW3='Juche-Tower-170m!'
 PW4='Mansudae|Assembly|Hall'
 
-# call METHOD PATH [curl args...]: sets BODY and CODE; keeps every answer in
-# $T/api-output for the check that no password is ever echoed.
-call() {
-  local out
-  out=$(api "$@")
-  CODE=${out##*$'\n'}
-  BODY=${out%$'\n'*}
-  BODY=${BODY%$'\n'} # koryod ends its JSON with a newline
-  printf '%s\n' "$BODY" >>"$T/api-output"
-}
-expect_code() {
-  [ "$CODE" == "$1" ] || fail "$2: expected HTTP $1, got $CODE: $BODY"
-}
-# expect_error STATUS FIELD ERROR WHAT: FIELD "-" means no field member.
-expect_error() {
-  expect_code "$1" "$4"
-  local f
-  f=$(jq -r 'if has("field") then .field else "-" end' <<<"$BODY") || fail "$4: not JSON: $BODY"
-  expect_eq "$f" "$2" "$4: field"
-  expect_eq "$(jq -r .error <<<"$BODY")" "$3" "$4: error"
-}
-jget() { jq -r "$1" <<<"$BODY"; }
 JSON=(-H 'Content-Type: application/json')
 S=/v1/subscribers/467059960000001
 # sub_state: the subscriber as GET shows it.

@@ -12,27 +12,6 @@ K=11223344556677889900aabbccddeeff
 OP=cafebabedeadbeef0f1e2d3c4b5a6978
 OPC=cd63cb71954a9f4e48a5994e37a02baf
 
-# call METHOD PATH [curl args...]: sets BODY and CODE.
-call() {
-  local out
-  out=$(api "$@")
-  CODE=${out##*$'\n'}
-  BODY=${out%$'\n'*}
-}
-# expect_code CODE WHAT
-expect_code() {
-  [ "$CODE" == "$1" ] || fail "$2: expected HTTP $1, got $CODE: $BODY"
-}
-# expect_error STATUS FIELD ERROR WHAT: FIELD "-" means no field member.
-expect_error() {
-  expect_code "$1" "$4"
-  local f
-  f=$(jq -r 'if has("field") then .field else "-" end' <<<"$BODY") || fail "$4: not JSON: $BODY"
-  expect_eq "$f" "$2" "$4: field"
-  expect_eq "$(jq -r .error <<<"$BODY")" "$3" "$4: error"
-}
-# jget FILTER: a member of BODY.
-jget() { jq -r "$1" <<<"$BODY"; }
 # no_secrets WHAT: the response body has no k/op/opc member anywhere, nor the hex.
 no_secrets() {
   local n

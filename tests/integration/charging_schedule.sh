@@ -96,9 +96,9 @@ account() {
   body_of GET "/v1/charging/accounts/$SUB" | jq -r "$1"
 }
 
-# call SESSION SLICES USED: a national call of SLICES 60 s slices, USED seconds
+# phone_call SESSION SLICES USED: a national call of SLICES 60 s slices, USED seconds
 # used; checks what was granted and charged.
-call() {
+phone_call() {
   local s r
   for s in $(seq 0 $(($2 - 1))); do
     r=$(body_of POST "/v1/charging/sessions/$1/reserve" "${JSON[@]}" \
@@ -143,7 +143,7 @@ expect_eq "$initial" 1 "initial credit rows"
 # Savings for the fees to come, and 5 minutes used (290 s: five minutes charged).
 body_of POST "/v1/charging/accounts/$SUB/adjustments" "${JSON[@]}" \
   -d '{"op_id":"schedule-savings","currency":"KPW","amount":10000,"reason":"savings for the fees"}' >/dev/null
-call now-1 5 290
+phone_call now-1 5 290
 expect_eq "$(account .allowance.seconds)" $((MINUTES * 60 - 300)) "free seconds after a call"
 check_books "$SUB" now
 check_books "$FOREIGNER" now
@@ -170,7 +170,7 @@ for k in 1 2 3; do
     expect_eq "$(jq .amount <<<"$row")" 0 "$M: no fee in the middle of a quarter"
   fi
   expect_eq "$(account '.balances[] | select(.currency == "KPW") | .amount')" "$kpw" "$M: KPW"
-  call "m$k-1" "$((k + 1))" $((k * 60))
+  phone_call "m$k-1" "$((k + 1))" $((k * 60))
   used=$((k * 60))
   expect_eq "$(account .allowance.seconds)" $((MINUTES * 60 - used)) "$M: after a call"
   check_books "$SUB" "$M"

@@ -93,6 +93,34 @@ api() {
     -w '\n%{http_code}\n' "$@" "$KORYO_API$path"
 }
 
+# call METHOD PATH [curl args...]: an authenticated API call; the answer in
+# BODY (without koryod's closing newline), its HTTP status in CODE. Every body
+# is also kept in $T/api-output, for the tests that check that no secret is
+# ever echoed.
+call() {
+  local out
+  out=$(api "$@")
+  CODE=${out##*$'\n'}
+  BODY=${out%$'\n'*}
+  BODY=${BODY%$'\n'}
+  printf '%s\n' "$BODY" >>"$T/api-output"
+}
+# expect_code CODE WHAT: the last call's HTTP status.
+expect_code() {
+  [ "$CODE" == "$1" ] || fail "$2: expected HTTP $1, got $CODE: $BODY"
+}
+# expect_error STATUS FIELD ERROR WHAT: the last call was refused so; FIELD "-"
+# means no field member.
+expect_error() {
+  expect_code "$1" "$4"
+  local f
+  f=$(jq -r 'if has("field") then .field else "-" end' <<<"$BODY") || fail "$4: not JSON: $BODY"
+  expect_eq "$f" "$2" "$4: field"
+  expect_eq "$(jq -r .error <<<"$BODY")" "$3" "$4: error"
+}
+# jget FILTER: a member of the last call's BODY.
+jget() { jq -r "$1" <<<"$BODY"; }
+
 # expect_eq ACTUAL EXPECTED WHAT
 expect_eq() {
   [ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"
