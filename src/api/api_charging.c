@@ -1,7 +1,8 @@
 /* Online charging as the operator sees it (docs/api.md, "Charging"): plans
- * and tariffs, accounts with top-ups and adjustments, the ledger, rated CDRs,
- * card batches, and credit control for switches and tests. A top-up's PIN is
- * read from the request and never written to a response or a log. */
+ * and tariffs, organisations' monthly caps, accounts with top-ups and
+ * adjustments, the ledger, rated CDRs, card batches, and credit control for
+ * switches and tests. A top-up's PIN is read from the request and never
+ * written to a response or a log. */
 #include <errno.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
@@ -644,6 +645,96 @@ out:
 	return ret;
 }
 
+/* --- organisations' caps ------------------------------------------------------------------ */
+
+static json_t *org_json(const struct ocs_org_info *g)
+{
+	return json_pack("{s:s,s:I,s:I,s:s,s:o}", "name", g->name, "monthly_minutes",
+	                 (json_int_t)(g->allowance_seconds / 60), "monthly_sms",
+	                 (json_int_t)g->allowance_sms, "description", g->description, "updated_at",
+	                 json_time(g->updated_at));
+}
+
+static void org_one(void *ctx, const struct ocs_org_info *g)
+{
+	json_array_append_new(ctx, org_json(g));
+}
+
+/* PUT replaces the whole cap: both numbers are required, so that a body
+ * missing one never sets it to 0 by accident. */
+static enum MHD_Result org_put(struct api_server *srv, struct MHD_Connection *c,
+                               struct api_request *req, const char *name)
+{
+	enum MHD_Result ret;
+	json_t *o = body_object(c, req, &ret);
+	if (!o)
+		return ret;
+	static const char *const known[] = {"monthly_minutes", "monthly_sms", "description", NULL};
+	bool bad;
+	int64_t minutes, sms;
+	const char *desc = "";
+	if ((ret = unknown_members(c, o, known, &bad)), bad)
+		goto out;
+	static const char *const required[] = {"monthly_minutes", "monthly_sms", NULL};
+	for (const char *const *k = required; *k; k++)
+		if (!json_object_get(o, *k)) {
+			ret = api_reply_error(c, 400, *k,
+			                      "is required (an integer from 0 to 1000000)");
+			goto out;
+		}
+	if (member_int(c, o, "monthly_minutes", 0, 1000000, &minutes, &ret) ||
+	    member_int(c, o, "monthly_sms", 0, 1000000, &sms, &ret))
+		goto out;
+	json_t *d = json_object_get(o, "description");
+	if (d && (!json_is_string(d) || json_string_length(d) > 159)) {
+		ret = api_reply_error(c, 400, "description",
+		                      "must be a string of 0 to 159 characters");
+		goto out;
+	}
+	if (d)
+		desc = json_string_value(d);
+	struct ocs_field_error err;
+	int rc = ocs_org_set(srv->ocs, name, minutes, sms, desc, &err);
+	struct ocs_org_info g;
+	if (rc == -EINVAL)
+		ret = api_reply_error(c, 400, err.field, "%s", err.msg);
+	else if (rc < 0)
+		ret = api_reply_error(c, 500, NULL, "the store failed; nothing was changed");
+	else if (ocs_org_get(srv->ocs, name, &g) != 0)
+		ret = api_reply_error(c, 500, NULL, "the cap was written but cannot be read back");
+	else
+		ret = api_reply_json(c, rc == 1 ? 201 : 200, org_json(&g));
+out:
+	json_decref(o);
+	return ret;
+}
+
+static enum MHD_Result orgs_handle(struct api_server *srv, struct MHD_Connection *c,
+                                   struct api_request *req, const char *method, const char *name)
+{
+	bool get = strcmp(method, "GET") == 0;
+	if (!*name) {
+		if (!get)
+			return api_reply_error(c, 405, NULL, "method not allowed");
+		json_t *a = json_array();
+		ocs_org_list(srv->ocs, org_one, a);
+		return api_reply_json(c, 200, json_pack("{s:o}", "organisations", a));
+	}
+	if (strchr(name, '/'))
+		return api_reply_error(c, 404, NULL, "no such path");
+	if (strcmp(method, "PUT") == 0)
+		return org_put(srv, c, req, name);
+	if (!get)
+		return api_reply_error(c, 405, NULL, "method not allowed");
+	struct ocs_org_info g;
+	if (ocs_org_get(srv->ocs, name, &g) != 0)
+		return api_reply_error(c, 404, NULL,
+		                       "organisation %.20s has no cap: its lines have their plan's "
+		                       "allowance",
+		                       name);
+	return api_reply_json(c, 200, org_json(&g));
+}
+
 /* --- credit control over the API ------------------------------------------------------------- */
 
 static enum MHD_Result session_post(struct api_server *srv, struct MHD_Connection *c,
@@ -787,6 +878,10 @@ enum MHD_Result api_charging_handle(struct api_server *srv, struct MHD_Connectio
 			return api_reply_error(c, 405, NULL, "method not allowed");
 		return batch_post(srv, c, req);
 	}
+	if (strcmp(rest, "/organisations") == 0)
+		return orgs_handle(srv, c, req, method, "");
+	if (strncmp(rest, "/organisations/", 15) == 0)
+		return orgs_handle(srv, c, req, method, rest + 15);
 	if (strcmp(rest, "/sms") == 0) {
 		if (!post)
 			return api_reply_error(c, 405, NULL, "method not allowed");

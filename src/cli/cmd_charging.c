@@ -1,6 +1,6 @@
 /* koryo account and koryo voucher: balances, the ledger, top-ups, operators'
- * adjustments and rated CDRs through /v1/charging, and top-up card batches
- * (docs/charging.md, docs/api.md). gen and upload are in voucher_gen.c. */
+ * adjustments, rated CDRs and organisations' caps through /v1/charging, and
+ * top-up card batches (docs/charging.md, docs/api.md). gen and upload are in voucher_gen.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
@@ -27,8 +27,36 @@ static const char usage_account[] =
     "  topup    redeem a top-up card for a subscriber\n"
     "  adjust   credit or debit an account, with a reason\n"
     "  cdrs     the rated CDRs of every account (calls and SMS)\n"
+    "  org      the monthly caps of official lines per organisation (list, set)\n"
     "\n"
     "Run 'koryo account COMMAND --help' for a command's options.\n";
+
+static const char usage_org[] =
+    "Usage: koryo account org list\n"
+    "       koryo account org set NAME --minutes N --sms N [--description TEXT]\n"
+    "\n"
+    "The monthly caps of official lines, per paying organisation (NAME of the\n"
+    "holder's document OFF-NAME-nnnn). A cap replaces the plan's free minutes and\n"
+    "SMS of the organisation's lines; an organisation without one keeps the\n"
+    "plan's. A changed cap applies from the next monthly renewal (the 1st, UTC):\n"
+    "this month's allowance stays as it was given.\n"
+    "\n"
+    "Commands:\n"
+    "  list     every cap: NAME, MINUTES, SMS, UPDATED (UTC), DESCRIPTION\n"
+    "  set      create or replace the cap of NAME (both --minutes and --sms)\n"
+    "\n"
+    "Options:\n"
+    "  --minutes N          free minutes a month, 0 to 1000000\n"
+    "  --sms N              free SMS a month, 0 to 1000000\n"
+    "  --description TEXT   up to 159 characters (set replaces it; default empty)\n"
+    "  --json               print koryod's JSON instead\n"
+    "\n"
+    "Exit status: 0 listed or set, 1 refused (the error names the field) or\n"
+    "charging is off, 2 usage error, 3 koryod unreachable or the token refused.\n"
+    "\n"
+    "Examples:\n"
+    "  koryo account org list\n"
+    "  koryo account org set WPK --minutes 1200 --sms 300 --description \"Party\"\n";
 
 static const char usage_show[] =
     "Usage: koryo account show KEY\n"
@@ -199,6 +227,8 @@ enum {
 	O_SECONDS,
 	O_SMS,
 	O_REASON,
+	O_MINUTES,
+	O_DESCRIPTION,
 };
 
 static int oom(void)
@@ -936,6 +966,135 @@ static int account_adjust(struct cli_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
+/* --- account org -------------------------------------------------------------------------- */
+
+static char *org_cell(json_t *g, size_t col)
+{
+	static const char *const members[] = {"name", "monthly_minutes", "monthly_sms",
+	                                      "updated_at", "description"};
+	return cli_value_text(json_object_get(g, members[col]));
+}
+
+static int org_list(struct cli_ctx *ctx)
+{
+	static const char *const headers[] = {"NAME", "MINUTES", "SMS", "UPDATED", "DESCRIPTION"};
+	struct cli_reply r;
+	int rc;
+
+	if ((rc = cli_http_request(ctx, "GET", "/v1/charging/organisations", NULL, &r)))
+		return rc;
+	json_t *orgs = json_object_get(r.json, "organisations");
+	if (r.status != 200)
+		rc = cli_print_api_error(&r);
+	else if (!json_is_array(orgs)) {
+		fprintf(stderr, "koryo: koryod answered 200 without a list of organisations\n");
+		rc = CLI_EXIT_REFUSED;
+	} else if (ctx->json)
+		cli_print_json(r.json);
+	else
+		cli_print_table(stdout, headers, 5, orgs, org_cell);
+	cli_reply_free(&r);
+	return rc;
+}
+
+static int org_set(struct cli_ctx *ctx, const char *cmd, const char *name, const char *minutes,
+                   const char *sms, const char *description)
+{
+	long long minutes_v = 0, sms_v = 0;
+	struct cli_reply r;
+	char *esc, *path;
+	int rc;
+
+	if (!minutes || !sms)
+		return cli_usage_error(cmd, "give both --minutes and --sms (set replaces the cap)");
+	if ((rc = parse_i64(cmd, "--minutes", minutes, &minutes_v)) ||
+	    (rc = parse_i64(cmd, "--sms", sms, &sms_v)))
+		return rc;
+	if (!name[0])
+		return cli_usage_error(cmd, "the organisation's name is empty");
+	if (!(esc = cli_http_escape(name)))
+		return oom();
+	int n = asprintf(&path, "/v1/charging/organisations/%s", esc);
+	free(esc);
+	if (n < 0)
+		return oom();
+	json_t *body = json_pack("{s:I,s:I}", "monthly_minutes", (json_int_t)minutes_v,
+	                         "monthly_sms", (json_int_t)sms_v);
+	if (!body ||
+	    (description && json_object_set_new(body, "description", json_string(description)))) {
+		json_decref(body);
+		free(path);
+		return oom();
+	}
+	rc = cli_http_request(ctx, "PUT", path, body, &r);
+	json_decref(body);
+	free(path);
+	if (rc)
+		return rc;
+	if (r.status != 200 && r.status != 201)
+		rc = cli_print_api_error(&r);
+	else if (ctx->json)
+		cli_print_json(r.json);
+	else
+		printf("%s %s: %lld free minutes and %lld free SMS a month from the next renewal\n",
+		       r.status == 201 ? "Created" : "Replaced", name, minutes_v, sms_v);
+	cli_reply_free(&r);
+	return rc;
+}
+
+static int account_org(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"minutes", required_argument, NULL, O_MINUTES},
+	    {"sms", required_argument, NULL, O_SMS},
+	    {"description", required_argument, NULL, O_DESCRIPTION},
+	    CLI_GLOBAL_OPTIONS,
+	    {NULL, 0, NULL, 0},
+	};
+	const char *cmd = "account org", *minutes = NULL, *sms = NULL, *description = NULL;
+	int c;
+
+	optind = 0;
+	while ((c = cli_getopt(ctx, argc, argv, opts, cmd)) != -1) {
+		switch (c) {
+		case CLI_OPT_HELP:
+			fputs(usage_org, stdout);
+			return CLI_EXIT_OK;
+		case O_MINUTES:
+			minutes = optarg;
+			break;
+		case O_SMS:
+			sms = optarg;
+			break;
+		case O_DESCRIPTION:
+			description = optarg;
+			break;
+		default:
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error(cmd, "missing command (list, set)");
+	const char *sub = argv[optind];
+	if (strcmp(sub, "list") == 0) {
+		if (optind + 1 < argc)
+			return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
+		if (minutes || sms || description)
+			return cli_usage_error(cmd,
+			                       "list takes no --minutes, --sms or --description");
+		return org_list(ctx);
+	}
+	if (strcmp(sub, "set") == 0) {
+		if (optind + 1 >= argc)
+			return cli_usage_error(cmd,
+			                       "which organisation? give its NAME (OFF-NAME-nnnn)");
+		if (optind + 2 < argc)
+			return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 2]);
+		return org_set(ctx, "account org set", argv[optind + 1], minutes, sms, description);
+	}
+	return cli_usage_error(cmd, "unknown command '%s' (list, set)", sub);
+}
+
 /* --- voucher list -------------------------------------------------------------------------- */
 
 static char *batch_cell(json_t *b, size_t col)
@@ -986,7 +1145,7 @@ int cli_cmd_charging(struct cli_ctx *ctx, int argc, char **argv)
 	static const struct option opts[] = {CLI_GLOBAL_OPTIONS, {NULL, 0, NULL, 0}};
 	bool account = strcmp(argv[0], "account") == 0;
 	const char *cmd = account ? "account" : "voucher";
-	const char *list = account ? "show, ledger, topup, adjust, cdrs" : "gen, upload, list";
+	const char *list = account ? "show, ledger, topup, adjust, cdrs, org" : "gen, upload, list";
 	int c;
 
 	optind = 0;
@@ -1012,6 +1171,8 @@ int cli_cmd_charging(struct cli_ctx *ctx, int argc, char **argv)
 		return account_adjust(ctx, argc, argv);
 	if (account && strcmp(sub, "cdrs") == 0)
 		return account_cdrs(ctx, argc, argv);
+	if (account && strcmp(sub, "org") == 0)
+		return account_org(ctx, argc, argv);
 	if (!account && strcmp(sub, "gen") == 0)
 		return cli_voucher_gen(ctx, argc, argv);
 	if (!account && strcmp(sub, "upload") == 0)

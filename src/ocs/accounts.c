@@ -184,9 +184,23 @@ int ocs_account_touch(struct ocs *o, struct ocs_account *a, int64_t now, struct 
 		snprintf(feetext, sizeof(feetext), "fee %s; ", m);
 	}
 	/* The allowance is renewed, not carried over; none for a month whose
-	 * account is in debt in its fee's currency (an unpaid fee). */
+	 * account is in debt in its fee's currency (an unpaid fee). An official
+	 * line's organisation may have a cap of its own that replaces the plan's;
+	 * it is read here, at the renewal, so that a changed cap applies from the
+	 * next month and the month's allowance stays what its period row says. */
+	int64_t allow_s = p->allow_seconds, allow_sms = p->allow_sms;
+	char captext[48] = "";
+	if (p->org_pays) {
+		account_org(o, a);
+		struct ocs_org cap;
+		if (a->org[0] && ocs_org_cap(o, a->org, &cap)) {
+			allow_s = cap.allow_seconds;
+			allow_sms = cap.allow_sms;
+			snprintf(captext, sizeof(captext), " (cap of %s)", cap.name);
+		}
+	}
 	bool debt = !p->org_pays && p->cur >= 0 && a->money[p->cur] - fee < 0;
-	int64_t give_s = debt ? 0 : p->allow_seconds, give_sms = debt ? 0 : p->allow_sms;
+	int64_t give_s = debt ? 0 : allow_s, give_sms = debt ? 0 : allow_sms;
 	memset(&e, 0, sizeof(e));
 	e.kind = "period";
 	char suffix[40];
@@ -200,12 +214,12 @@ int ocs_account_touch(struct ocs *o, struct ocs_account *a, int64_t now, struct 
 	snprintf(e.session, sizeof(e.session), "%s", mname);
 	e.at = now;
 	/* A reason longer than the column is cut, not refused. */
-	if (snprintf(e.reason, sizeof(e.reason),
-	             "%s for %s: %s%" PRId64 " free minutes and %" PRId64 " free SMS until %s%s%s",
-	             p->name, mname, feetext, give_s / 60, give_sms, until,
-	             a->allow_seconds > 0 || a->allow_sms > 0 ? "; the rest of last month expired"
-	                                                      : "",
-	             debt ? "; none: the account is in debt" : "") < 0)
+	if (snprintf(
+	        e.reason, sizeof(e.reason),
+	        "%s for %s: %s%" PRId64 " free minutes and %" PRId64 " free SMS%s until %s%s%s",
+	        p->name, mname, feetext, give_s / 60, give_sms, captext, until,
+	        a->allow_seconds > 0 || a->allow_sms > 0 ? "; the rest of last month expired" : "",
+	        debt ? "; none: the account is in debt" : "") < 0)
 		e.reason[0] = '\0';
 	if ((rc = submit_wait(o, a, &e, w)) != 0)
 		return rc;

@@ -401,6 +401,8 @@ int ocs_open(struct store *st, struct store_queue *q, struct hlr_registry *reg, 
 	pthread_cond_init(&o->vcv, NULL);
 	int rc = ocs_plans_load(o);
 	if (rc == 0)
+		rc = ocs_orgs_load(o);
+	if (rc == 0)
 		rc = ocs_ledger_load_seq(o);
 	if (rc == 0)
 		rc = ocs_accounts_load(o);
@@ -435,6 +437,7 @@ void ocs_close(struct ocs *o)
 	ocs_map_free(&o->redeeming, NULL);
 	free(o->plans);
 	free(o->tariffs);
+	free(o->orgs);
 	free(o->batches);
 	pthread_mutex_destroy(&o->mu);
 	pthread_mutex_destroy(&o->submit_mu);

@@ -182,6 +182,26 @@ struct ocs_field_error {
 	char field[32];
 	char msg[160];
 };
+/* The monthly cap of an organisation's official lines (docs/charging.md,
+ * "Organisations and caps"): it replaces their plan's allowance at each
+ * renewal and at opening. A change applies from the next renewal. */
+#define OCS_ORG_NAME_MAX 14
+struct ocs_org_info {
+	char name[OCS_ORG_NAME_MAX + 1];
+	int64_t allowance_seconds, allowance_sms; /* per calendar month */
+	char description[160];
+	int64_t updated_at;
+};
+/* Every organisation with a cap, by name. */
+void ocs_org_list(struct ocs *o, void (*fn)(void *ctx, const struct ocs_org_info *g), void *ctx);
+/* 0 with *out, or -ENOENT (no cap: its lines keep their plan's allowance). */
+int ocs_org_get(struct ocs *o, const char *name, struct ocs_org_info *out);
+/* Sets organisation name's cap: minutes and sms 0-1000000 each, description
+ * 0-159 characters. Written to the store before it returns. 1 created,
+ * 0 replaced, -EINVAL (err names the field), -EIO. */
+int ocs_org_set(struct ocs *o, const char *name, int64_t minutes, int64_t sms,
+                const char *description, struct ocs_field_error *err);
+
 /* 0; -EINVAL (err names the field); -EEXIST (the batch or a serial exists:
  * err says which); -EIO. All or nothing. */
 int ocs_batch_add(struct ocs *o, const struct ocs_batch_new *b, struct ocs_field_error *err);

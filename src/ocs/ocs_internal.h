@@ -132,6 +132,14 @@ struct ocs_batch {
 	int64_t uploaded_at;
 };
 
+/* An organisation's monthly cap (ocs_organisation). */
+struct ocs_org {
+	char name[OCS_ORG_NAME_MAX + 1];
+	int64_t allow_seconds, allow_sms;
+	char description[160];
+	int64_t updated_at;
+};
+
 struct ocs_vjob;
 
 struct ocs {
@@ -145,6 +153,10 @@ struct ocs {
 	unsigned n_plans;
 	struct ocs_tariff *tariffs; /* sorted by plan, destination, rank */
 	unsigned n_tariffs;
+	/* Caps per organisation, sorted by name; changed by the operator at any
+	 * time, so read and written under mu. */
+	struct ocs_org *orgs;
+	unsigned n_orgs;
 
 	pthread_mutex_t mu;
 	struct ocs_map accounts;  /* id -> struct ocs_account */
@@ -183,6 +195,10 @@ void ocs_money_format(const struct ocs *o, int cur, int64_t amount, char *out, s
 /* --- plans (plans.c) --------------------------------------------------------- */
 int ocs_plans_load(struct ocs *o);
 int ocs_plan_find(const struct ocs *o, const char *name);
+int ocs_orgs_load(struct ocs *o);
+/* The cap of organisation name into *out under o->mu: true, or false when it
+ * has none. */
+bool ocs_org_cap(struct ocs *o, const char *name, struct ocs_org *out);
 /* The tariff rows of plan towards dest (*n of them, ranked), or NULL. */
 const struct ocs_tariff *ocs_tariffs_for(const struct ocs *o, int plan, const char *dest,
                                          unsigned *n);

@@ -1,11 +1,13 @@
-/* Plans, tariffs and currencies: installed from a profile's CSV files,
- * loaded from the store, listed for the API (docs/charging.md, "Files"). */
+/* Plans, tariffs, currencies and organisations' caps: installed from a
+ * profile's CSV files, loaded from the store, listed for the API
+ * (docs/charging.md, "Files"). Caps are also set by the operator. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/csv.h"
 #include "ocs/ocs_internal.h"
 #include "store/store.h"
@@ -302,6 +304,38 @@ static int tariff_row(struct install *in, char **f)
 	return rc;
 }
 
+/* NAME of an identity document OFF-NAME-nnnn: what account_org reads. */
+static bool is_org_name(const char *s)
+{
+	size_t n = strlen(s);
+	return n >= 1 && n <= OCS_ORG_NAME_MAX &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n;
+}
+
+static const char org_name_rule[] = "expected 1 to 14 of A-Z, 0-9, _ (NAME of OFF-NAME-nnnn)";
+
+static int org_row(struct install *in, char **f)
+{
+	/* name,monthly_minutes,monthly_sms,description */
+	long long minutes, sms;
+	if (!is_org_name(f[0]))
+		return bad(in, "column name: %s", org_name_rule);
+	if (parse_int(f[1], -1, &minutes) != 0 || minutes > 1000000)
+		return bad(in, "column monthly_minutes: expected 0 to 1000000");
+	if (parse_int(f[2], -1, &sms) != 0 || sms > 1000000)
+		return bad(in, "column monthly_sms: expected 0 to 1000000");
+	if (strlen(f[3]) > 159)
+		return bad(in, "column description: expected at most 159 characters");
+	long long ints[] = {minutes * 60, sms, clock_now()};
+	int rc = exec_row(in,
+	                  "INSERT INTO ocs_organisation (name, allowance_seconds, allowance_sms, "
+	                  "description, updated_at) VALUES ($1, $2, $3, $4, $5)",
+	                  (const char *const[]){f[0], f[3]}, ints, "tiiti");
+	if (rc != 0 && strstr(in->err, "given twice"))
+		return bad(in, "organisation '%s' given twice", f[0]);
+	return rc;
+}
+
 int ocs_install(struct store *st, const char *dir, char *err, size_t errcap)
 {
 	struct install in = {.st = st, .err = err, .errcap = errcap};
@@ -328,6 +362,12 @@ int ocs_install(struct store *st, const char *dir, char *err, size_t errcap)
 		rc = read_csv(&in, dir, "tariffs.csv",
 		              "plan,destination,currency,per_minute,unit_seconds,per_sms,allowance",
 		              7, tariff_row, false);
+	/* Optional: without it every official line has its plan's allowance. */
+	if (rc == 0)
+		rc = read_csv(&in, dir, "organisations.csv",
+		              "name,monthly_minutes,monthly_sms,description", 4, org_row, true) < 0
+		         ? -1
+		         : 0;
 commit:
 	if (rc == 0 && store_commit(st) != 0) {
 		snprintf(err, errcap, "%s: store failure", dir);
@@ -502,4 +542,181 @@ void ocs_tariff_list(struct ocs *o, void (*fn)(void *ctx, const struct ocs_tarif
 		};
 		fn(ctx, &ti);
 	}
+}
+
+/* --- organisations' caps --------------------------------------------------------------- */
+
+static int org_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ocs_org *)a)->name, ((const struct ocs_org *)b)->name);
+}
+
+int ocs_orgs_load(struct ocs *o)
+{
+	struct store_stmt *s;
+	int step, rc = 0;
+	store_lock(o->st);
+	if (store_prepare(o->st,
+	                  "SELECT name, allowance_seconds, allowance_sms, description, updated_at "
+	                  "FROM ocs_organisation ORDER BY name",
+	                  &s) != 0) {
+		store_unlock(o->st);
+		return -EIO;
+	}
+	while ((step = store_step(s)) == STORE_ROW) {
+		struct ocs_org *v = realloc(o->orgs, (o->n_orgs + 1) * sizeof(*v));
+		if (!v) {
+			rc = -ENOMEM;
+			break;
+		}
+		o->orgs = v;
+		struct ocs_org *g = &v[o->n_orgs++];
+		memset(g, 0, sizeof(*g));
+		snprintf(g->name, sizeof(g->name), "%s", col(s, 0));
+		g->allow_seconds = store_col_int64(s, 1);
+		g->allow_sms = store_col_int64(s, 2);
+		snprintf(g->description, sizeof(g->description), "%s", col(s, 3));
+		g->updated_at = store_col_int64(s, 4);
+	}
+	store_reset(s);
+	store_unlock(o->st);
+	return rc ? rc : step < 0 ? -EIO : 0;
+}
+
+/* Index of name in the sorted o->orgs, or -1. Under o->mu. */
+static int org_find(const struct ocs *o, const char *name)
+{
+	for (unsigned i = 0; i < o->n_orgs; i++)
+		if (strcmp(o->orgs[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+bool ocs_org_cap(struct ocs *o, const char *name, struct ocs_org *out)
+{
+	pthread_mutex_lock(&o->mu);
+	int i = org_find(o, name);
+	if (i >= 0)
+		*out = o->orgs[i];
+	pthread_mutex_unlock(&o->mu);
+	return i >= 0;
+}
+
+static void org_info(const struct ocs_org *g, struct ocs_org_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", g->name);
+	out->allowance_seconds = g->allow_seconds;
+	out->allowance_sms = g->allow_sms;
+	snprintf(out->description, sizeof(out->description), "%s", g->description);
+	out->updated_at = g->updated_at;
+}
+
+void ocs_org_list(struct ocs *o, void (*fn)(void *ctx, const struct ocs_org_info *g), void *ctx)
+{
+	/* A copy, so that fn (building JSON) runs without o->mu. */
+	pthread_mutex_lock(&o->mu);
+	unsigned n = o->n_orgs;
+	struct ocs_org *v = n ? malloc(n * sizeof(*v)) : NULL;
+	if (v)
+		memcpy(v, o->orgs, n * sizeof(*v));
+	pthread_mutex_unlock(&o->mu);
+	for (unsigned i = 0; v && i < n; i++) {
+		struct ocs_org_info gi;
+		org_info(&v[i], &gi);
+		fn(ctx, &gi);
+	}
+	free(v);
+}
+
+int ocs_org_get(struct ocs *o, const char *name, struct ocs_org_info *out)
+{
+	struct ocs_org g;
+	if (!ocs_org_cap(o, name, &g))
+		return -ENOENT;
+	org_info(&g, out);
+	return 0;
+}
+
+static int org_err(struct ocs_field_error *err, const char *field, const char *msg)
+{
+	snprintf(err->field, sizeof(err->field), "%s", field);
+	snprintf(err->msg, sizeof(err->msg), "%s", msg);
+	return -EINVAL;
+}
+
+int ocs_org_set(struct ocs *o, const char *name, int64_t minutes, int64_t sms,
+                const char *description, struct ocs_field_error *err)
+{
+	if (!is_org_name(name))
+		return org_err(err, "name", org_name_rule);
+	if (minutes < 0 || minutes > 1000000)
+		return org_err(err, "monthly_minutes", "expected 0 to 1000000");
+	if (sms < 0 || sms > 1000000)
+		return org_err(err, "monthly_sms", "expected 0 to 1000000");
+	if (strlen(description) > 159)
+		return org_err(err, "description", "expected at most 159 characters");
+	int64_t now = clock_now();
+	struct store_stmt *s;
+	int rc = 0, existed = 0;
+	/* The store first: the operator is answered only once the cap is durable,
+	 * and memory never holds a cap the store does not. Set calls are
+	 * serialised by the store's lock, so memory follows the store's order. */
+	store_lock(o->st);
+	if (store_begin(o->st) != 0) {
+		store_unlock(o->st);
+		return -EIO;
+	}
+	existed = exists(o->st, "SELECT 1 FROM ocs_organisation WHERE name = $1", name);
+	if (existed < 0)
+		rc = -EIO;
+	if (rc == 0 && store_prepare(o->st,
+	                             "INSERT INTO ocs_organisation (name, allowance_seconds, "
+	                             "allowance_sms, description, updated_at) VALUES ($1, $2, $3, "
+	                             "$4, $5) ON CONFLICT (name) DO UPDATE SET allowance_seconds = "
+	                             "excluded.allowance_seconds, allowance_sms = "
+	                             "excluded.allowance_sms, description = excluded.description, "
+	                             "updated_at = excluded.updated_at",
+	                             &s) != 0)
+		rc = -EIO;
+	if (rc == 0) {
+		store_bind_text(s, 1, name);
+		store_bind_int64(s, 2, minutes * 60);
+		store_bind_int64(s, 3, sms);
+		store_bind_text(s, 4, description);
+		store_bind_int64(s, 5, now);
+		rc = store_step(s) == STORE_DONE ? 0 : -EIO;
+		store_reset(s);
+	}
+	if (rc == 0)
+		rc = store_commit(o->st) == 0 ? 0 : -EIO;
+	if (rc != 0) {
+		store_rollback(o->st);
+		store_unlock(o->st);
+		return rc;
+	}
+
+	struct ocs_org g = {.allow_seconds = minutes * 60, .allow_sms = sms, .updated_at = now};
+	snprintf(g.name, sizeof(g.name), "%s", name);
+	snprintf(g.description, sizeof(g.description), "%s", description);
+	pthread_mutex_lock(&o->mu);
+	int i = org_find(o, name);
+	if (i >= 0) {
+		o->orgs[i] = g;
+	} else {
+		struct ocs_org *v = realloc(o->orgs, (o->n_orgs + 1) * sizeof(*v));
+		if (v) {
+			o->orgs = v;
+			v[o->n_orgs++] = g;
+			qsort(v, o->n_orgs, sizeof(*v), org_cmp);
+		} else {
+			/* Written but not in memory: it applies from the next start. */
+			rc = -ENOMEM;
+		}
+	}
+	pthread_mutex_unlock(&o->mu);
+	store_unlock(o->st);
+	if (rc != 0)
+		return rc;
+	return existed ? 0 : 1;
 }

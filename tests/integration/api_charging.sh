@@ -7,7 +7,9 @@
 # card redeemed once, wrong PINs refused and the sixth in 15 minutes
 # rate-limited, an expired card refused; adjustments idempotent by op_id;
 # validation errors naming the field; ledger paging; rated CDRs of an SMS and
-# a call in JSON, JSON lines and CSV; balances equal to the ledger; and no
+# a call in JSON, JSON lines and CSV; balances equal to the ledger;
+# organisations' monthly caps listed, set through the API and `koryo account
+# org`, refused naming the field, and applied at the next renewal; and no
 # PIN anywhere: not in an API answer, koryod's log, the CLI's output or the
 # store's files.
 source "$KORYO_SRC/tests/integration/cli_lib.sh"
@@ -15,28 +17,8 @@ command -v jq >/dev/null || fail "jq is needed"
 cli_start
 
 JSON=(-H 'Content-Type: application/json')
-# call METHOD PATH [curl args...]: sets BODY and CODE; every answer is kept in
-# $T/api-output for the check that no PIN is ever echoed.
-call() {
-  local out
-  out=$(api "$@")
-  CODE=${out##*$'\n'}
-  BODY=${out%$'\n'*}
-  BODY=${BODY%$'\n'}
-  printf '%s\n' "$BODY" >>"$T/api-output"
-}
-expect_code() {
-  [ "$CODE" == "$1" ] || fail "$2: expected HTTP $1, got $CODE: $BODY"
-}
-# expect_error STATUS FIELD ERROR WHAT: FIELD "-" means no field member.
-expect_error() {
-  expect_code "$1" "$4"
-  local f
-  f=$(jq -r 'if has("field") then .field else "-" end' <<<"$BODY") || fail "$4: not JSON: $BODY"
-  expect_eq "$f" "$2" "$4: field"
-  expect_eq "$(jq -r .error <<<"$BODY")" "$3" "$4: error"
-}
-jget() { jq -r "$1" <<<"$BODY"; }
+# post PATH JSON: call POST with a JSON body (call: lib.sh; every answer is
+# kept in $T/api-output for the check that no PIN is ever echoed).
 post() { call POST "$1" "${JSON[@]}" -d "$2"; }
 # balance ACCOUNT CURRENCY: the amount in minor units (BODY stays the
 # caller's: this runs in a subshell).
@@ -377,6 +359,79 @@ done
 call GET /v1/charging/audit
 expect_eq "$(jget .differ)" 0 "koryod's audit"
 
+# --- organisations' caps -------------------------------------------------------------------------
+# organisations.csv gives each organisation of the demo officials a cap that
+# replaces official_line's 300 minutes and 100 SMS.
+WPK_LINE=467052000000001 # OFF-WPK-0001
+CC_LINE=467052000000006  # OFF-CC-0002
+put() { call PUT "$1" "${JSON[@]}" -d "$2"; }
+allowance() {
+  call GET "/v1/charging/accounts/$1"
+  jget '[.allowance.seconds, .allowance.sms] | join(" ")'
+}
+call GET /v1/charging/organisations
+expect_code 200 "organisations"
+expect_eq "$(jget '[.organisations[].name] | join(" ")')" "CAB CC KPA MPS SSD WPK" \
+  "the organisations of organisations.csv, by name"
+expect_eq "$(jget '.organisations[] | select(.name == "WPK") | [.monthly_minutes, .monthly_sms] |
+  join(" ")')" "1000 300" "WPK's cap as organisations.csv has it"
+expect_eq "$(allowance $WPK_LINE)" "60000 300" "a WPK line has WPK's cap"
+expect_eq "$(allowance $CC_LINE)" "12000 50" "a CC line has CC's cap"
+call GET /v1/charging/organisations/CC
+expect_code 200 "one organisation"
+expect_eq "$(jget '[.name, .monthly_minutes, .monthly_sms] | join(" ")')" "CC 200 50" "CC's cap"
+call GET /v1/charging/organisations/POLICE
+expect_code 404 "an organisation without a cap"
+put /v1/charging/organisations/WPK '{"monthly_minutes":1200,"monthly_sms":400,"description":"raised"}'
+expect_code 200 "a cap replaced"
+expect_eq "$(jget '[.monthly_minutes, .monthly_sms, .description] | join(" ")')" "1200 400 raised" \
+  "the cap as replaced"
+put /v1/charging/organisations/POLICE '{"monthly_minutes":50,"monthly_sms":10}'
+expect_code 201 "a cap created"
+call GET /v1/charging/organisations
+expect_eq "$(jget '.organisations | length')" 7 "seven caps after one was created"
+put /v1/charging/organisations/wpk '{"monthly_minutes":1,"monthly_sms":1}'
+expect_error 400 name "expected 1 to 14 of A-Z, 0-9, _ (NAME of OFF-NAME-nnnn)" "a bad name"
+put /v1/charging/organisations/WPK '{"monthly_minutes":-1,"monthly_sms":1}'
+expect_error 400 monthly_minutes "must be an integer from 0 to 1000000" "negative minutes"
+put /v1/charging/organisations/WPK '{"monthly_minutes":1}'
+expect_error 400 monthly_sms "is required (an integer from 0 to 1000000)" "no monthly_sms"
+put /v1/charging/organisations/WPK '{"monthly_minutes":1,"monthly_sms":"many"}'
+expect_error 400 monthly_sms "must be an integer from 0 to 1000000" "SMS as a string"
+put /v1/charging/organisations/WPK "{\"monthly_minutes\":1,\"monthly_sms\":1,\"description\":\"$(printf 'x%.0s' $(seq 160))\"}"
+expect_error 400 description "must be a string of 0 to 159 characters" "a long description"
+put /v1/charging/organisations/WPK '{"monthly_minutes":1,"monthly_sms":1,"cap":3}'
+expect_error 400 cap "unknown field" "an unknown field"
+call DELETE /v1/charging/organisations/WPK
+expect_code 405 "DELETE of a cap"
+call GET /v1/charging/organisations/WPK
+expect_eq "$(jget '[.monthly_minutes, .monthly_sms] | join(" ")')" "1200 400" \
+  "refused requests changed nothing"
+# A change applies from the next renewal: this month's allowance stays.
+expect_eq "$(allowance $WPK_LINE)" "60000 300" "WPK's line keeps this month's allowance"
+
+run account org --help
+expect_rc 0 "account org --help"
+expect_contains "$OUT" "koryo account org set NAME --minutes N --sms N" "account org --help"
+run account org list
+expect_rc 0 "account org list"
+expect_eq "$(head -n 1 <<<"$OUT" | awk '{print $1, $2, $3}')" "NAME MINUTES SMS" "the list's header"
+expect_eq "$(awk '$1 == "WPK" {print $2, $3}' <<<"$OUT")" "1200 400" "WPK in the list"
+run account org set CC --minutes 150 --sms 40 --description "Central Court, cut"
+expect_rc 0 "account org set"
+expect_eq "$OUT" "Replaced CC: 150 free minutes and 40 free SMS a month from the next renewal" \
+  "account org set says what it did"
+run account org set CC --minutes 150
+expect_rc 2 "account org set without --sms"
+run account org set cc --minutes 1 --sms 1
+expect_rc 1 "account org set with a bad name"
+expect_eq "$ERR" "koryo: name: expected 1 to 14 of A-Z, 0-9, _ (NAME of OFF-NAME-nnnn)" \
+  "the CLI names the field"
+run --json account org list
+expect_rc 0 "account org list --json"
+expect_eq "$(jq -r '.organisations[] | select(.name == "CC") | .monthly_minutes' <<<"$OUT")" 150 \
+  "CC's cap as set by the CLI"
+
 # --- an expired card --------------------------------------------------------------------------------
 # A card good through today, then koryod's clock two days on.
 run voucher gen --count 2 --value 100 --currency EUR --expires "$(date -u -d tomorrow +%Y-%m-%d)" \
@@ -388,6 +443,19 @@ echo "clock.offset = 172800" >>"$T/koryod.conf"
 koryod_start
 post "/v1/charging/accounts/$FOR2/topup" "{\"op_id\":\"api-topup-x\",\"pin\":\"$(pin "$T/short.csv" 1)\"}"
 expect_error 410 - "This card expired on $(date -u -d tomorrow +%Y-%m-%d)." "an expired card"
+
+# --- caps at the next renewal -----------------------------------------------------------------------
+# koryod's clock moved to the 2nd of next month: the lines get the caps as
+# changed, and the caps survived the restarts.
+koryod_stop
+sed -i '/^clock.offset/d' "$T/koryod.conf"
+next=$(date -u -d "$(date -u +%Y-%m-01) +1 month +1 day" +%s)
+echo "clock.offset = $((next - $(date -u +%s)))" >>"$T/koryod.conf"
+koryod_start
+expect_eq "$(allowance $WPK_LINE)" "72000 400" "a WPK line has the changed cap next month"
+expect_eq "$(allowance $CC_LINE)" "9000 40" "a CC line has the cap set by the CLI next month"
+call GET /v1/charging/audit
+expect_eq "$(jget .differ)" 0 "koryod's audit after the renewal"
 
 # --- no PIN anywhere --------------------------------------------------------------------------------
 koryod_stop

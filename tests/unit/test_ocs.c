@@ -5,7 +5,7 @@
  * used before money; refusals that say why; SMS; operations that count once;
  * the ledger whose sums are the balances, also after a restart; calls open at
  * a restart charged as used; top-up cards; and, with the clock moved, the
- * monthly renewal and the quarterly fee.
+ * monthly renewal, the quarterly fee, and organisations' monthly caps.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -1234,6 +1234,85 @@ static void test_quarter_fee_after_a_stop(void **state)
 	assert_ledger_is_balance(fx, CIT1_ID);
 }
 
+/* --- organisations' caps ---------------------------------------------------------- */
+
+/* Official lines of two organisations of profiles/koryolink/organisations.csv
+ * (OFF1's POLICE has no row there and keeps the plan's 300 minutes). */
+#define WPK1_ID          "467050000000302"
+#define CC1_ID           "467050000000303"
+#define WPK_CSV_SECONDS  (1000 * 60)
+#define WPK_CSV_SMS      300
+#define CC_CSV_SECONDS   (200 * 60)
+#define CC_CSV_SMS       50
+#define OFFICIAL_SECONDS (300 * 60)
+#define OFFICIAL_SMS     100
+
+static void assert_allowance(struct fx *fx, const char *account, int64_t seconds, int64_t nsms)
+{
+	struct ocs_account_info i = info(fx, account);
+	if (i.allowance_seconds != seconds || i.allowance_sms != nsms)
+		fail_msg("%s: expected %" PRId64 " s and %" PRId64 " SMS, got %" PRId64
+		         " s and %" PRId64 " SMS",
+		         account, seconds, nsms, i.allowance_seconds, i.allowance_sms);
+}
+
+static void test_organisation_caps(void **state)
+{
+	struct fx *fx = *state;
+	create_sub(fx, WPK1_ID, "official", "OFF-WPK-0001");
+	create_sub(fx, CC1_ID, "official", "OFF-CC-0001");
+
+	/* Opening: each line gets its organisation's cap, not the plan's. */
+	assert_allowance(fx, WPK1_ID, WPK_CSV_SECONDS, WPK_CSV_SMS);
+	assert_allowance(fx, CC1_ID, CC_CSV_SECONDS, CC_CSV_SMS);
+	assert_allowance(fx, OFF1_ID, OFFICIAL_SECONDS, OFFICIAL_SMS);
+	assert_non_null(strstr(period_row(fx, WPK1_ID, "2031-02").reason, "(cap of WPK)"));
+	struct ocs_org_info g;
+	assert_int_equal(ocs_org_get(fx->o, "CC", &g), 0);
+	assert_int_equal(g.allowance_seconds, CC_CSV_SECONDS);
+	assert_int_equal(ocs_org_get(fx->o, "POLICE", &g), -ENOENT);
+
+	/* The operator changes WPK's cap and gives POLICE one. Bad values are
+	 * refused naming the field, and change nothing. */
+	struct ocs_field_error err;
+	assert_int_equal(ocs_org_set(fx->o, "WPK", 700, 250, "changed", &err), 0);
+	assert_int_equal(ocs_org_set(fx->o, "POLICE", 50, 10, "", &err), 1);
+	assert_int_equal(ocs_org_set(fx->o, "wpk", 1, 1, "", &err), -EINVAL);
+	assert_string_equal(err.field, "name");
+	assert_int_equal(ocs_org_set(fx->o, "CC", 1000001, 1, "", &err), -EINVAL);
+	assert_string_equal(err.field, "monthly_minutes");
+	assert_int_equal(ocs_org_set(fx->o, "CC", 1, -1, "", &err), -EINVAL);
+	assert_string_equal(err.field, "monthly_sms");
+	assert_int_equal(ocs_org_get(fx->o, "CC", &g), 0);
+	assert_int_equal(g.allowance_seconds, CC_CSV_SECONDS);
+
+	/* February's allowances stay what their period rows gave. */
+	assert_allowance(fx, WPK1_ID, WPK_CSV_SECONDS, WPK_CSV_SMS);
+	assert_allowance(fx, OFF1_ID, OFFICIAL_SECONDS, OFFICIAL_SMS);
+
+	/* The caps are in the store: a restart keeps them. */
+	restart(fx);
+	assert_int_equal(ocs_org_get(fx->o, "WPK", &g), 0);
+	assert_int_equal(g.allowance_seconds, 700 * 60);
+	assert_int_equal(g.allowance_sms, 250);
+	assert_string_equal(g.description, "changed");
+
+	/* 1 March: the new caps, the unchanged one, and the new one. */
+	set_time(utc(2031, 3, 1, 0, 5));
+	assert_true(ocs_run_schedule(fx->o) >= 3);
+	assert_allowance(fx, WPK1_ID, 700 * 60, 250);
+	assert_allowance(fx, CC1_ID, CC_CSV_SECONDS, CC_CSV_SMS);
+	assert_allowance(fx, OFF1_ID, 50 * 60, 10);
+	struct row p = period_row(fx, WPK1_ID, "2031-03");
+	assert_int_equal(p.seconds, 700 * 60 - WPK_CSV_SECONDS);
+	assert_non_null(strstr(p.reason, "700 free minutes and 250 free SMS (cap of WPK)"));
+	/* The organisation still pays the plan's fee for each line. */
+	assert_int_equal(money(info(fx, "org:WPK"), "KPW"), -2 * OFFICIAL_FEE);
+	assert_ledger_is_balance(fx, WPK1_ID);
+	assert_ledger_is_balance(fx, CC1_ID);
+	assert_ledger_is_balance(fx, OFF1_ID);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1250,6 +1329,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_month_rollover, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quarter_rollover, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quarter_fee_after_a_stop, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_organisation_caps, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
