@@ -12,7 +12,6 @@
 #include "common/hex.h"
 #include "common/log.h"
 #include "hlr/registry.h"
-#include "policy/policy.h"
 
 static json_t *json_time(int64_t t)
 {
@@ -146,22 +145,6 @@ static int member_text(json_t *v, char *numbuf, size_t cap, const char **out)
 	return 0;
 }
 
-/* A number of a reserved range goes only to its group (docs/policy.md):
- * true, with err naming msisdn, when class_id may not have msisdn. */
-static bool number_reserved(struct api_server *srv, unsigned class_id, uint64_t msisdn,
-                            struct hlr_field_error *err)
-{
-	if (!srv->policy || !msisdn)
-		return false;
-	char e164[24];
-	struct policy_verdict v;
-	snprintf(e164, sizeof(e164), "%" PRIu64, msisdn);
-	if (policy_number_assignable(srv->policy, class_id, e164, &v) != 0 || v.allowed)
-		return false;
-	hlr_field_error_set(err, "msisdn", "%s (rule %s)", v.reason, v.rule);
-	return true;
-}
-
 static enum MHD_Result subscr_create(struct api_server *srv, struct MHD_Connection *c,
                                      struct api_request *req)
 {
@@ -250,14 +233,11 @@ static enum MHD_Result subscr_create(struct api_server *srv, struct MHD_Connecti
 		ret = api_reply_error(c, 400, field, "%s", err.msg);
 		goto out;
 	}
-	if (number_reserved(srv, in.rec.class_id, in.rec.msisdn, &err)) {
-		OPENSSL_cleanse(&in, sizeof(in));
-		ret = api_reply_error(c, 400, err.field, "%s", err.msg);
-		goto out;
-	}
 	int rc = hlr_subscr_create(srv->reg, &in, &info, &err);
 	if (rc == -EEXIST)
 		ret = api_reply_error(c, 409, err.field, "%s", err.msg);
+	else if (rc == -EINVAL)
+		ret = api_reply_error(c, 400, err.field, "%s", err.msg);
 	else if (rc != 0)
 		ret = api_reply_error(c, 500, NULL, "the store failed; nothing was changed");
 	else
@@ -408,11 +388,6 @@ static enum MHD_Result subscr_update(struct api_server *srv, struct MHD_Connecti
 	 * write, so that a refused PATCH changes nothing. */
 	if (!bad && set_sip && sip_password)
 		bad = sip_password_check(srv->reg, imsi, sip_password, &chg, &err);
-	struct hlr_subscr now;
-	if (!bad && (chg.set_msisdn || chg.set_class) &&
-	    hlr_subscr_get_by_imsi(srv->reg, imsi, &now) == 0)
-		bad = number_reserved(srv, chg.set_class ? chg.class_id : now.class_id,
-		                      chg.set_msisdn ? chg.msisdn : now.msisdn, &err);
 	if (bad) {
 		ret = api_reply_error(c, 400, err.field, "%s", err.msg);
 		goto out;
@@ -426,6 +401,8 @@ static enum MHD_Result subscr_update(struct api_server *srv, struct MHD_Connecti
 			ret = api_reply_error(c, 404, NULL, "subscriber not found");
 		else if (rc == -EEXIST)
 			ret = api_reply_error(c, 409, err.field, "%s", err.msg);
+		else if (rc == -EINVAL)
+			ret = api_reply_error(c, 400, err.field, "%s", err.msg);
 		else if (rc != 0)
 			ret =
 			    api_reply_error(c, 500, NULL, "the store failed; nothing was changed");

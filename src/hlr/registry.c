@@ -58,6 +58,8 @@ struct hlr_registry {
 	/* SIP digest credentials (sip_cred.c) and the realm they are made for. */
 	struct hlr_sip_creds *creds;
 	char sip_realm[256];
+	hlr_number_check_fn number_check;
+	void *number_check_ctx;
 };
 
 #define MAX_NODES 65535
@@ -687,6 +689,25 @@ static void bind_opt_text(struct store_stmt *s, int idx, const char *v)
 	store_bind_text(s, idx, v && *v ? v : NULL);
 }
 
+/* May class_id hold msisdn (the number check's answer)? 0, or -EINVAL with
+ * err naming msisdn. */
+static int number_allowed(struct hlr_registry *reg, unsigned class_id, uint64_t msisdn,
+                          struct hlr_field_error *err)
+{
+	char reason[160];
+	if (!reg->number_check || !msisdn ||
+	    reg->number_check(reg->number_check_ctx, class_id, msisdn, reason, sizeof(reason)) == 0)
+		return 0;
+	hlr_field_error_set(err, "msisdn", "%s", reason);
+	return -EINVAL;
+}
+
+void hlr_registry_set_number_check(struct hlr_registry *reg, hlr_number_check_fn fn, void *ctx)
+{
+	reg->number_check = fn;
+	reg->number_check_ctx = ctx;
+}
+
 /* The SIP credential an input's sip_password asks for (cred->imsi 0: none). */
 static int sip_cred_of_input(struct hlr_registry *reg, const struct hlr_subscr_new *in,
                              struct hlr_sip_cred *cred, struct hlr_field_error *err)
@@ -756,6 +777,9 @@ int hlr_subscr_create(struct hlr_registry *reg, struct hlr_subscr_new *in,
 	int64_t now = clock_now();
 
 	pthread_mutex_lock(&reg->write_mutex);
+	rc = number_allowed(reg, in->rec.class_id, in->rec.msisdn, err);
+	if (rc != 0)
+		goto out;
 	pthread_rwlock_rdlock(&reg->lock);
 	const char *conflict = find_conflict(reg, &in->rec, UINT32_MAX);
 	pthread_rwlock_unlock(&reg->lock);
@@ -859,11 +883,20 @@ int hlr_subscr_update(struct hlr_registry *reg, uint64_t imsi, const struct hlr_
 		}
 	}
 	uint64_t id = slot != UINT32_MAX ? slot_rec(reg, slot)->id : 0;
+	unsigned new_class = slot == UINT32_MAX ? 0
+	                     : chg->set_class   ? chg->class_id
+	                                        : slot_rec(reg, slot)->class_id;
+	uint64_t new_msisdn = slot == UINT32_MAX ? 0
+	                      : chg->set_msisdn  ? chg->msisdn
+	                                         : slot_rec(reg, slot)->msisdn;
 	pthread_rwlock_unlock(&reg->lock);
 	if (slot == UINT32_MAX) {
 		rc = -ENOENT;
 		goto out;
 	}
+	if ((chg->set_class || chg->set_msisdn) &&
+	    (rc = number_allowed(reg, new_class, new_msisdn, err)) != 0)
+		goto out;
 
 	store_lock(reg->st);
 	rc = store_begin(reg->st);
@@ -1182,7 +1215,8 @@ static int import_row(struct hlr_registry *reg, struct csv_reader *r,
 	for (unsigned i = 0; i < cols->n; i++)
 		slots[cols->slot_of[i]] = r->fields[i];
 	struct hlr_field_error ferr;
-	if (hlr_subscr_input_parse(reg->profile, &f, reg->default_ind_bitlen, out, &ferr) != 0) {
+	if (hlr_subscr_input_parse(reg->profile, &f, reg->default_ind_bitlen, out, &ferr) != 0 ||
+	    number_allowed(reg, out->rec.class_id, out->rec.msisdn, &ferr) != 0) {
 		import_error(err, r->line, ferr.field, ferr.msg);
 		return -EINVAL;
 	}

@@ -143,6 +143,14 @@ typedef void (*hlr_subscr_fn)(void *ctx, const struct hlr_subscr *rec);
 size_t hlr_registry_foreach_served(struct hlr_registry *reg, enum hlr_domain d, int class_id,
                                    hlr_subscr_fn fn, void *ctx);
 
+/* A rule on which numbers a class may hold (the policy's reserved ranges):
+ * returns 0 to allow, or -EPERM with a sentence in reason. Asked by create,
+ * update (a new MSISDN or class) and import for every subscriber with an
+ * MSISDN. One check; registering again replaces it. Set before traffic. */
+typedef int (*hlr_number_check_fn)(void *ctx, unsigned class_id, uint64_t msisdn, char *reason,
+                                   size_t cap);
+void hlr_registry_set_number_check(struct hlr_registry *reg, hlr_number_check_fn fn, void *ctx);
+
 /* Called after every change the operator makes to a subscriber (class, status,
  * MSISDN, deletion), outside the registry's locks, on the API's thread. after is
  * NULL for a deletion. One callback; registering again replaces it. */

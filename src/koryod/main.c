@@ -1,6 +1,7 @@
 /* koryod: the koryo mobile core daemon. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,6 +54,18 @@ static void usage(FILE *f)
 	    "\n"
 	    "Exit status: 0 after a clean stop, 1 if it cannot start, 2 for a usage or\n"
 	    "configuration error.\n");
+}
+
+/* The registry's number check: the policy's reserved ranges. */
+static int number_check(void *ctx, unsigned class_id, uint64_t msisdn, char *reason, size_t cap)
+{
+	char e164[24];
+	struct policy_verdict v;
+	snprintf(e164, sizeof(e164), "%" PRIu64, msisdn);
+	if (policy_number_assignable(ctx, class_id, e164, &v) != 0 || v.allowed)
+		return 0;
+	snprintf(reason, cap, "%s (rule %s)", v.reason, v.rule);
+	return -EPERM;
 }
 
 /* Installs the profile (and its demo subscribers) into an empty store. */
@@ -283,6 +296,7 @@ int main(int argc, char **argv)
 		        cfg.store_path);
 		goto out;
 	}
+	hlr_registry_set_number_check(reg, number_check, policy);
 
 	unsigned n_workers = koryo_config_worker_count(&cfg);
 	struct worker_service services[2];

@@ -175,4 +175,12 @@ out=$(api POST /v1/subscribers -H 'Content-Type: application/json' \
 expect_eq "$(tail -1 <<<"$out")" 201 "an official with a reserved number"
 out=$(api PATCH /v1/subscribers/467052000099001 -H 'Content-Type: application/json' -d '{"class":"citizen"}')
 expect_eq "$(tail -1 <<<"$out")" 400 "moving the reserved number's holder to another class"
+printf 'imsi,msisdn,class,k,opc\n467050000099002,85019120099002,citizen,%s,%s\n467050000099003,85019190000003,citizen,%s,%s\n' \
+  "$K" "$OPC" "$K" "$OPC" >"$T/reserved.csv"
+out=$(api POST /v1/import/subscribers -H 'Content-Type: text/csv' --data-binary @"$T/reserved.csv")
+expect_eq "$(tail -1 <<<"$out")" 400 "an import giving a citizen a reserved number"
+expect_eq "$(head -n -1 <<<"$out" | jq -r '[(.line|tostring),.column] | join(" ")')" "3 msisdn" \
+  "the import's refusal names the line and the column"
+out=$(api GET /v1/subscribers/467050000099002)
+expect_eq "$(tail -1 <<<"$out")" 404 "nothing of the refused import is kept"
 echo "api_policy: OK"
