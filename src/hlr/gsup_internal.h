@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "common/mailbox.h"
 #include "common/wbuf.h"
 
 #include "hlr/gsup.h"
@@ -59,7 +60,6 @@ struct gsup_conn {
 
 /* A frame for a connection, posted from another thread. */
 struct gsup_post {
-	struct gsup_post *next;
 	uint32_t conn_id;
 	size_t len;
 	uint8_t data[];
@@ -75,10 +75,7 @@ struct gsup_worker {
 	bool flush_open;
 	struct gsup_conn *dirty;
 	struct gsup_conn *conns;
-	uv_async_t mailbox;
-	bool mailbox_open;
-	pthread_mutex_t mailbox_lock;
-	struct gsup_post *posts;
+	struct mailbox mailbox; /* frames for its connections from other threads */
 };
 
 struct gsup_peer_entry {

@@ -147,31 +147,16 @@ static struct gsup_conn *conn_by_id(struct gsup_worker *w, uint32_t id)
 	return NULL;
 }
 
-static void on_mailbox(uv_async_t *a)
+/* A frame posted for one of this worker's connections: written (corked: a
+ * drain's frames for one connection leave in one write), or dropped if the
+ * connection has gone. */
+static void deliver_frame(void *arg, void *owner)
 {
-	struct gsup_worker *w = a->data;
-	pthread_mutex_lock(&w->mailbox_lock);
-	struct gsup_post *p = w->posts;
-	w->posts = NULL;
-	pthread_mutex_unlock(&w->mailbox_lock);
-
-	/* Posts were pushed at the head: send them in the order they were posted. */
-	struct gsup_post *rev = NULL;
-	while (p) {
-		struct gsup_post *next = p->next;
-		p->next = rev;
-		rev = p;
-		p = next;
-	}
-	/* Corked: everything a drain brings for one connection leaves in one write. */
-	while (rev) {
-		struct gsup_post *next = rev->next;
-		struct gsup_conn *c = conn_by_id(w, rev->conn_id);
-		if (c)
-			conn_write_raw(c, rev->data, rev->len);
-		free(rev);
-		rev = next;
-	}
+	struct gsup_post *p = arg;
+	struct gsup_conn *c = conn_by_id(owner, p->conn_id);
+	if (c)
+		conn_write_raw(c, p->data, p->len);
+	free(p);
 }
 
 /* Queues a frame for connection conn_id of a worker and wakes that worker. */
@@ -185,16 +170,11 @@ static int post_frame(struct gsup_server *srv, unsigned worker, uint32_t conn_id
 	p->conn_id = conn_id;
 	p->len = n;
 	memcpy(p->data, frame, n);
-	pthread_mutex_lock(&w->mailbox_lock);
-	if (!w->mailbox_open) {
-		pthread_mutex_unlock(&w->mailbox_lock);
+	int rc = mailbox_post(&w->mailbox, deliver_frame, p);
+	if (rc != 0) {
 		free(p);
-		return -ENOENT;
+		return rc;
 	}
-	p->next = w->posts;
-	w->posts = p;
-	uv_async_send(&w->mailbox);
-	pthread_mutex_unlock(&w->mailbox_lock);
 	return 0;
 }
 
@@ -485,7 +465,7 @@ int gsup_server_create(const struct gsup_server_options *opt, struct hlr_registr
 	for (unsigned i = 0; i < opt->workers; i++) {
 		srv->workers[i].srv = srv;
 		srv->workers[i].id = i;
-		pthread_mutex_init(&srv->workers[i].mailbox_lock, NULL);
+		mailbox_init(&srv->workers[i].mailbox, &srv->workers[i]);
 	}
 	hlr_registry_on_change(reg, gsup_push_on_change, srv);
 	*out = srv;
@@ -497,16 +477,12 @@ int gsup_server_worker_start(void *srv_, unsigned worker, uv_loop_t *loop)
 	struct gsup_server *srv = srv_;
 	struct gsup_worker *w = &srv->workers[worker];
 	w->loop = loop;
-	w->mailbox.data = w;
-	if (uv_async_init(loop, &w->mailbox, on_mailbox) != 0)
+	if (mailbox_start(&w->mailbox, loop) != 0)
 		return -EIO;
 	uv_check_init(loop, &w->flush);
 	w->flush.data = w;
 	uv_check_start(&w->flush, on_flush);
 	w->flush_open = true;
-	pthread_mutex_lock(&w->mailbox_lock);
-	w->mailbox_open = true;
-	pthread_mutex_unlock(&w->mailbox_lock);
 
 	int fd = net_reuseport_socket(&srv->addr, SOCK_STREAM);
 	if (fd < 0) {
@@ -526,18 +502,6 @@ int gsup_server_worker_start(void *srv_, unsigned worker, uv_loop_t *loop)
 	return 0;
 }
 
-static void on_mailbox_closed(uv_handle_t *h)
-{
-	struct gsup_worker *w = h->data;
-	pthread_mutex_lock(&w->mailbox_lock);
-	while (w->posts) {
-		struct gsup_post *next = w->posts->next;
-		free(w->posts);
-		w->posts = next;
-	}
-	pthread_mutex_unlock(&w->mailbox_lock);
-}
-
 void gsup_server_worker_stop(void *srv_, unsigned worker)
 {
 	struct gsup_server *srv = srv_;
@@ -550,12 +514,8 @@ void gsup_server_worker_stop(void *srv_, unsigned worker)
 		on_flush(&w->flush); /* unlinks the closed connections from the dirty list */
 		uv_close((uv_handle_t *)&w->flush, NULL);
 	}
-	if (w->loop) {
-		pthread_mutex_lock(&w->mailbox_lock);
-		w->mailbox_open = false;
-		pthread_mutex_unlock(&w->mailbox_lock);
-		uv_close((uv_handle_t *)&w->mailbox, on_mailbox_closed);
-	}
+	if (w->loop)
+		mailbox_stop(&w->mailbox); /* frames for the closed connections are dropped */
 }
 
 void gsup_server_destroy(struct gsup_server *srv)
@@ -564,7 +524,7 @@ void gsup_server_destroy(struct gsup_server *srv)
 		return;
 	hlr_registry_on_change(srv->reg, NULL, NULL);
 	for (unsigned i = 0; i < srv->n_workers; i++)
-		pthread_mutex_destroy(&srv->workers[i].mailbox_lock);
+		mailbox_destroy(&srv->workers[i].mailbox);
 	pthread_mutex_destroy(&srv->peers_lock);
 	free(srv->peers);
 	free(srv->workers);

@@ -316,8 +316,9 @@ struct slice_job {
 	struct ocs_grant g;
 };
 
-static void on_slice_worker(void *arg, struct sip_worker *w)
+static void on_slice_worker(void *arg, void *owner)
 {
+	struct sip_worker *w = owner;
 	struct slice_job *j = arg;
 	struct credit_timer *ct = j->ct;
 	(void)w;
@@ -413,8 +414,9 @@ struct cut_job {
 	char reason[128];
 };
 
-static void on_cut_worker(void *arg, struct sip_worker *w)
+static void on_cut_worker(void *arg, void *owner)
 {
+	struct sip_worker *w = owner;
 	struct cut_job *j = arg;
 	sip_dlg_cut(j->core, w, j->call_id, "policy", j->reason);
 	free(j);

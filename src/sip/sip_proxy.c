@@ -442,8 +442,9 @@ struct credit_job {
 };
 
 /* The credit answer on the request's worker: fork, or refuse. */
-static void on_credit_worker(void *arg, struct sip_worker *w)
+static void on_credit_worker(void *arg, void *owner)
 {
+	struct sip_worker *w = owner;
 	struct credit_job *j = arg;
 	struct pctx *p = j->p;
 	struct sip_core *core = j->core;

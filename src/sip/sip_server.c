@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/mailbox.h"
 #include "common/net.h"
 #include "common/wbuf.h"
 #include "sip/sip_reply.h"
@@ -125,10 +126,7 @@ struct sip_worker {
 	struct sip_request *cur;     /* the request being handed to the transaction layer */
 	uint64_t branch_seq;
 	/* Work posted by other threads. */
-	pthread_mutex_t inbox_lock;
-	uv_async_t inbox;
-	bool inbox_open;
-	struct post *inbox_head, *inbox_tail;
+	struct mailbox inbox;
 	struct sip_msg msg;            /* the message being handled (about 3 KB) */
 	char udp_buf[65536];           /* one datagram */
 	char reply_buf[SIP_REPLY_MAX]; /* one answer */
@@ -145,12 +143,6 @@ struct client_slot {
 	sip_txn_id id;
 	sip_response_fn cb;
 	void *ctx;
-};
-
-struct post {
-	struct post *next;
-	void (*fn)(void *arg, struct sip_worker *w);
-	void *arg;
 };
 
 struct sip_server {
@@ -286,50 +278,16 @@ bool sip_flow_same_peer(const struct sip_txn_peer *a, const struct sip_txn_peer 
 
 /* --- the inbox: work from other threads ------------------------------------------ */
 
-int sip_server_post(struct sip_server *srv, unsigned index,
-                    void (*fn)(void *arg, struct sip_worker *w), void *arg)
+int sip_server_post(struct sip_server *srv, unsigned index, mailbox_fn fn, void *arg)
 {
 	if (index >= srv->n_workers)
 		return -EINVAL;
-	struct sip_worker *w = &srv->workers[index];
-	struct post *p = malloc(sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	*p = (struct post){.fn = fn, .arg = arg};
-	pthread_mutex_lock(&w->inbox_lock);
-	if (!w->inbox_open) {
-		pthread_mutex_unlock(&w->inbox_lock);
-		free(p);
-		return -ESHUTDOWN;
-	}
-	if (w->inbox_tail)
-		w->inbox_tail->next = p;
-	else
-		w->inbox_head = p;
-	w->inbox_tail = p;
-	uv_async_send(&w->inbox);
-	pthread_mutex_unlock(&w->inbox_lock);
-	return 0;
+	return mailbox_post(&srv->workers[index].inbox, fn, arg);
 }
 
 unsigned sip_server_workers(const struct sip_server *srv)
 {
 	return srv->n_workers;
-}
-
-static void on_inbox(uv_async_t *a)
-{
-	struct sip_worker *w = a->data;
-	pthread_mutex_lock(&w->inbox_lock);
-	struct post *p = w->inbox_head;
-	w->inbox_head = w->inbox_tail = NULL;
-	pthread_mutex_unlock(&w->inbox_lock);
-	while (p) {
-		struct post *next = p->next;
-		p->fn(p->arg, w);
-		free(p);
-		p = next;
-	}
 }
 
 /* --- sending ---------------------------------------------------------------- */
@@ -353,8 +311,9 @@ struct tcp_send {
 	char data[];
 };
 
-static void on_tcp_send_post(void *arg, struct sip_worker *w)
+static void on_tcp_send_post(void *arg, void *owner)
 {
+	struct sip_worker *w = owner;
 	struct tcp_send *t = arg;
 	struct sip_conn *c = conn_lookup(w, t->conn);
 	if (c)
@@ -485,8 +444,9 @@ void sip_deferred_free(struct sip_deferred *d)
 	free(d);
 }
 
-static void on_deferred(void *arg, struct sip_worker *w)
+static void on_deferred(void *arg, void *owner)
 {
+	struct sip_worker *w = owner;
 	struct sip_deferred *d = arg;
 	struct sip_msg *m = &w->msg;
 	if (sip_msg_parse(m, d->buf, d->len, d->reliable ? SIP_STREAM : SIP_DGRAM) == 0)
@@ -1010,8 +970,9 @@ struct handoff {
 	char data[];
 };
 
-static void on_handoff(void *arg, struct sip_worker *w)
+static void on_handoff(void *arg, void *owner)
 {
+	struct sip_worker *w = owner;
 	struct handoff *h = arg;
 	struct sip_msg *m = &w->msg;
 	if (sip_msg_parse(m, h->data, h->len, h->kind) == 0 && !m->is_request)
@@ -1383,7 +1344,7 @@ int sip_server_create(const struct sip_server_options *opt, struct sip_server **
 		srv->workers[i].id = i;
 		srv->workers[i].max_txns =
 		    opt->max_transactions ? opt->max_transactions : SIP_MAX_TXNS_DEFAULT;
-		pthread_mutex_init(&srv->workers[i].inbox_lock, NULL);
+		mailbox_init(&srv->workers[i].inbox, &srv->workers[i]);
 	}
 	*out = srv;
 	return 0;
@@ -1406,11 +1367,8 @@ int sip_server_worker_start(void *srv_, unsigned worker, uv_loop_t *loop)
 	uv_timer_init(loop, &w->txn_timer);
 	w->txn_timer.data = w;
 	w->txn_timer_open = true;
-	uv_async_init(loop, &w->inbox, on_inbox);
-	w->inbox.data = w;
-	pthread_mutex_lock(&w->inbox_lock);
-	w->inbox_open = true;
-	pthread_mutex_unlock(&w->inbox_lock);
+	if (mailbox_start(&w->inbox, loop) != 0)
+		return -EIO;
 	uv_check_init(loop, &w->flush);
 	w->flush.data = w;
 	uv_check_start(&w->flush, on_flush);
@@ -1494,14 +1452,7 @@ void sip_server_worker_stop(void *srv_, unsigned worker)
 		uv_close((uv_handle_t *)&w->sweep, NULL);
 	if (w->txn_timer_open)
 		uv_close((uv_handle_t *)&w->txn_timer, NULL);
-	pthread_mutex_lock(&w->inbox_lock);
-	bool inbox = w->inbox_open;
-	w->inbox_open = false;
-	pthread_mutex_unlock(&w->inbox_lock);
-	if (inbox) {
-		on_inbox(&w->inbox); /* what was posted before the close runs (or fails) now */
-		uv_close((uv_handle_t *)&w->inbox, NULL);
-	}
+	mailbox_stop(&w->inbox); /* what was posted before runs (or fails) now */
 }
 
 void sip_server_destroy(struct sip_server *srv)
@@ -1516,7 +1467,7 @@ void sip_server_destroy(struct sip_server *srv)
 		free(w->heap);
 		free(w->conn_tab);
 		free(w->conn_gen);
-		pthread_mutex_destroy(&w->inbox_lock);
+		mailbox_destroy(&w->inbox);
 	}
 	free(srv->workers);
 	free(srv);

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "common/mailbox.h"
 #include "sip/sip_msg.h"
 #include "sip/sip_txn.h"
 
@@ -163,10 +164,9 @@ int sip_flow_parse(const char *text, struct sip_txn_peer *flow);
 /* Whether two flows reach the same peer address and port. */
 bool sip_flow_same_peer(const struct sip_txn_peer *a, const struct sip_txn_peer *b);
 
-/* Runs fn(arg, w) on worker index's thread soon. 0, -ENOMEM, or -ESHUTDOWN
+/* Runs fn(arg, worker) on worker index's thread soon. 0, -ENOMEM, or -ESHUTDOWN
  * (fn will not run: the caller frees arg). */
-int sip_server_post(struct sip_server *srv, unsigned index,
-                    void (*fn)(void *arg, struct sip_worker *w), void *arg);
+int sip_server_post(struct sip_server *srv, unsigned index, mailbox_fn fn, void *arg);
 unsigned sip_server_workers(const struct sip_server *srv);
 
 /* Counters for /metrics, summed over the workers. */

@@ -42,8 +42,9 @@ static void send_result(struct sip_worker *w, struct service_job *j)
 		LOGW("sip", "%" PRIu64 ": the service answer could not be sent", j->msisdn);
 }
 
-static void on_result_worker(void *arg, struct sip_worker *w)
+static void on_result_worker(void *arg, void *owner)
 {
+	struct sip_worker *w = owner;
 	struct service_job *j = arg;
 	send_result(w, j);
 	free(j);
