@@ -70,6 +70,41 @@ enum MHD_Result api_reply_error(struct MHD_Connection *c, unsigned status, const
 	return api_reply_json(c, status, o);
 }
 
+json_t *api_json_time(int64_t t)
+{
+	char buf[32];
+	if (t <= 0)
+		return json_null();
+	clock_format_iso(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+json_t *api_json_opt(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
+json_t *api_body_object(struct MHD_Connection *c, struct api_request *req, enum MHD_Result *ret)
+{
+	json_error_t jerr;
+	if (!req->body) {
+		*ret = api_reply_error(c, 400, NULL, "a JSON object body is required");
+		return NULL;
+	}
+	json_t *o = json_loadb(req->body, req->body_len, 0, &jerr);
+	if (!o) {
+		*ret = api_reply_error(c, 400, NULL, "invalid JSON at line %d column %d: %s",
+		                       jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(o)) {
+		json_decref(o);
+		*ret = api_reply_error(c, 400, NULL, "the body must be a JSON object");
+		return NULL;
+	}
+	return o;
+}
+
 static enum api_route route_of(const char *url)
 {
 	if (strcmp(url, "/health") == 0)

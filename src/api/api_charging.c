@@ -24,20 +24,6 @@
 
 /* --- helpers ------------------------------------------------------------------------ */
 
-static json_t *json_time(int64_t t)
-{
-	char buf[32];
-	if (t <= 0)
-		return json_null();
-	clock_format_iso(t, buf, sizeof(buf));
-	return json_string(buf);
-}
-
-static json_t *json_opt(const char *s)
-{
-	return s && *s ? json_string(s) : json_null();
-}
-
 /* Minor units as a decimal string ("12.50"), for people; amounts stay integers. */
 static json_t *json_decimal(int64_t v, int digits)
 {
@@ -126,22 +112,6 @@ static void wait_end(struct wait *w, int rc)
 	}
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
-}
-
-static json_t *body_object(struct MHD_Connection *c, struct api_request *req, enum MHD_Result *ret)
-{
-	json_error_t jerr;
-	json_t *o = req->body ? json_loadb(req->body, req->body_len, 0, &jerr) : NULL;
-	if (!req->body) {
-		*ret = api_reply_error(c, 400, NULL, "a JSON object body is required");
-		return NULL;
-	}
-	if (!o || !json_is_object(o)) {
-		json_decref(o);
-		*ret = api_reply_error(c, 400, NULL, "the body must be a JSON object");
-		return NULL;
-	}
-	return o;
 }
 
 /* Member key of o as a string of 1..max characters, or NULL after a 400. */
@@ -242,9 +212,9 @@ static void plan_one(void *ctx, const struct ocs_plan_info *p)
 	json_array_append_new(
 	    ctx,
 	    json_pack("{s:s,s:o,s:s,s:s,s:o,s:I,s:i,s:I,s:I,s:I}", "name", p->name, "class",
-	              json_opt(p->class_name), "description", p->description, "payer", p->payer,
-	              "currency", json_opt(p->currency), "fee", (json_int_t)p->fee, "fee_months",
-	              p->fee_months, "initial_credit", (json_int_t)p->initial_credit,
+	              api_json_opt(p->class_name), "description", p->description, "payer", p->payer,
+	              "currency", api_json_opt(p->currency), "fee", (json_int_t)p->fee,
+	              "fee_months", p->fee_months, "initial_credit", (json_int_t)p->initial_credit,
 	              "allowance_minutes", (json_int_t)(p->allowance_seconds / 60), "allowance_sms",
 	              (json_int_t)p->allowance_sms));
 }
@@ -253,7 +223,7 @@ static void tariff_one(void *ctx, const struct ocs_tariff_info *t)
 {
 	json_array_append_new(
 	    ctx, json_pack("{s:s,s:s,s:o,s:I,s:i,s:I,s:b}", "plan", t->plan, "destination",
-	                   t->destination, "currency", json_opt(t->currency), "per_minute",
+	                   t->destination, "currency", api_json_opt(t->currency), "per_minute",
 	                   (json_int_t)t->per_minute, "unit_seconds", (int)t->unit_seconds,
 	                   "per_sms", (json_int_t)t->per_sms, "allowance", t->allowance));
 }
@@ -275,19 +245,19 @@ static enum MHD_Result account_get(struct api_server *srv, struct MHD_Connection
 	}
 	json_t *allow = json_pack("{s:I,s:I,s:o}", "seconds", (json_int_t)info.allowance_seconds,
 	                          "sms", (json_int_t)info.allowance_sms, "valid_until",
-	                          json_time(info.allowance_valid_until));
+	                          api_json_time(info.allowance_valid_until));
 	return api_reply_json(c, 200,
 	                      json_pack("{s:s,s:o,s:o,s:o,s:o,s:i}", "account", info.account,
-	                                "plan", json_opt(info.plan), "organisation",
-	                                json_opt(info.organisation), "balances", bal, "allowance",
-	                                allow, "open_calls", (int)info.open_calls));
+	                                "plan", api_json_opt(info.plan), "organisation",
+	                                api_json_opt(info.organisation), "balances", bal,
+	                                "allowance", allow, "open_calls", (int)info.open_calls));
 }
 
 static enum MHD_Result account_topup(struct api_server *srv, struct MHD_Connection *c,
                                      struct api_request *req, const char *id)
 {
 	enum MHD_Result ret;
-	json_t *o = body_object(c, req, &ret);
+	json_t *o = api_body_object(c, req, &ret);
 	if (!o)
 		return ret;
 	static const char *const known[] = {"op_id", "pin", NULL};
@@ -320,7 +290,7 @@ static enum MHD_Result account_adjust(struct api_server *srv, struct MHD_Connect
                                       struct api_request *req, const char *id)
 {
 	enum MHD_Result ret;
-	json_t *o = body_object(c, req, &ret);
+	json_t *o = api_body_object(c, req, &ret);
 	if (!o)
 		return ret;
 	static const char *const known[] = {"op_id", "currency", "amount", "seconds",
@@ -372,11 +342,12 @@ static void ledger_one(void *ctx, const struct ocs_ledger_row *r)
 	    p->items,
 	    json_pack("{s:I,s:s,s:s,s:s,s:o,s:I,s:o,s:I,s:I,s:I,s:o,s:o,s:s,s:o}", "seq",
 	              (json_int_t)r->seq, "op_id", r->op_id, "account", r->account, "kind", r->kind,
-	              "currency", json_opt(r->currency), "amount", (json_int_t)r->amount, "decimal",
-	              r->currency[0] ? json_decimal(r->amount, r->digits) : json_null(), "seconds",
-	              (json_int_t)r->seconds, "sms", (json_int_t)r->sms, "quantity",
-	              (json_int_t)r->quantity, "destination", json_opt(r->destination), "session",
-	              json_opt(r->session), "reason", r->reason, "at", json_time(r->at)));
+	              "currency", api_json_opt(r->currency), "amount", (json_int_t)r->amount,
+	              "decimal", r->currency[0] ? json_decimal(r->amount, r->digits) : json_null(),
+	              "seconds", (json_int_t)r->seconds, "sms", (json_int_t)r->sms, "quantity",
+	              (json_int_t)r->quantity, "destination", api_json_opt(r->destination),
+	              "session", api_json_opt(r->session), "reason", r->reason, "at",
+	              api_json_time(r->at)));
 	p->last = r->seq;
 }
 
@@ -413,13 +384,13 @@ static json_t *cdr_json(const struct ocs_cdr *r)
 	    json_string(r->service),
 	    json_string(r->session),
 	    json_string(r->account),
-	    json_opt(r->destination),
-	    json_time(r->started_at),
-	    json_time(r->ended_at),
+	    api_json_opt(r->destination),
+	    api_json_time(r->started_at),
+	    api_json_time(r->ended_at),
 	    json_integer(r->seconds),
 	    json_integer(r->allowance_seconds),
 	    json_integer(r->allowance_sms),
-	    json_opt(r->currency),
+	    api_json_opt(r->currency),
 	    json_integer(r->amount),
 	    r->currency[0] ? json_decimal(r->amount, r->digits) : json_null(),
 	};
@@ -538,9 +509,9 @@ static void batch_one(void *ctx, const struct ocs_batch_info *b)
 	    ctx, json_pack("{s:s,s:s,s:I,s:o,s:o,s:o,s:I,s:I,s:i}", "batch", b->name, "currency",
 	                   b->currency, "value", (json_int_t)b->value, "decimal",
 	                   json_decimal(b->value, b->digits < 0 ? 0 : b->digits), "expires",
-	                   json_time(b->expires_at), "uploaded_at", json_time(b->uploaded_at),
-	                   "cards", (json_int_t)b->cards, "redeemed", (json_int_t)b->redeemed,
-	                   "iterations", (int)b->iterations));
+	                   api_json_time(b->expires_at), "uploaded_at",
+	                   api_json_time(b->uploaded_at), "cards", (json_int_t)b->cards, "redeemed",
+	                   (json_int_t)b->redeemed, "iterations", (int)b->iterations));
 }
 
 /* "2027-01-01" (the end of that day's eve: cards are good through the day
@@ -566,7 +537,7 @@ static enum MHD_Result batch_post(struct api_server *srv, struct MHD_Connection 
                                   struct api_request *req)
 {
 	enum MHD_Result ret;
-	json_t *o = body_object(c, req, &ret);
+	json_t *o = api_body_object(c, req, &ret);
 	if (!o)
 		return ret;
 	static const char *const known[] = {"batch", "salt",    "iterations", "kdf", "currency",
@@ -652,7 +623,7 @@ static json_t *org_json(const struct ocs_org_info *g)
 	return json_pack("{s:s,s:I,s:I,s:s,s:o}", "name", g->name, "monthly_minutes",
 	                 (json_int_t)(g->allowance_seconds / 60), "monthly_sms",
 	                 (json_int_t)g->allowance_sms, "description", g->description, "updated_at",
-	                 json_time(g->updated_at));
+	                 api_json_time(g->updated_at));
 }
 
 static void org_one(void *ctx, const struct ocs_org_info *g)
@@ -666,7 +637,7 @@ static enum MHD_Result org_put(struct api_server *srv, struct MHD_Connection *c,
                                struct api_request *req, const char *name)
 {
 	enum MHD_Result ret;
-	json_t *o = body_object(c, req, &ret);
+	json_t *o = api_body_object(c, req, &ret);
 	if (!o)
 		return ret;
 	static const char *const known[] = {"monthly_minutes", "monthly_sms", "description", NULL};
@@ -747,7 +718,7 @@ static enum MHD_Result session_post(struct api_server *srv, struct MHD_Connectio
 		return api_reply_error(c, 404, NULL, "no such path");
 	snprintf(session, sizeof(session), "%.*s", (int)(slash - rest), rest);
 	const char *what = slash + 1;
-	json_t *o = body_object(c, req, &ret);
+	json_t *o = api_body_object(c, req, &ret);
 	if (!o)
 		return ret;
 	struct wait w;
@@ -801,7 +772,7 @@ static enum MHD_Result sms_post(struct api_server *srv, struct MHD_Connection *c
                                 struct api_request *req)
 {
 	enum MHD_Result ret;
-	json_t *o = body_object(c, req, &ret);
+	json_t *o = api_body_object(c, req, &ret);
 	if (!o)
 		return ret;
 	static const char *const known[] = {"op_id", "subscriber", "destination", NULL};

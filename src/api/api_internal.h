@@ -103,6 +103,13 @@ enum MHD_Result api_reply_text(struct MHD_Connection *c, unsigned status, const 
 enum MHD_Result api_reply_text_header(struct MHD_Connection *c, unsigned status, const char *type,
                                       char *text, size_t len, const char *name, const char *value);
 
+/* JSON helpers shared by the handlers: a time (unix seconds) as ISO 8601
+ * UTC or null when not set (<= 0); a string or null when NULL or empty; the
+ * request's body as a JSON object, or NULL with a 400 queued in *ret. */
+json_t *api_json_time(int64_t t);
+json_t *api_json_opt(const char *s);
+json_t *api_body_object(struct MHD_Connection *c, struct api_request *req, enum MHD_Result *ret);
+
 /* Resolves a subscriber {key}: an IMSI, msisdn:<digits> or iccid:<digits>.
  * 0 with the IMSI, or -ENOENT. */
 struct hlr_registry;

@@ -16,15 +16,6 @@
 #define AUDIT_PAGE_MAX     1000
 #define ACTOR_MAX          64
 
-static json_t *json_time(int64_t t)
-{
-	char buf[32];
-	if (t <= 0)
-		return json_null();
-	clock_format_iso(t, buf, sizeof(buf));
-	return json_string(buf);
-}
-
 /* "api", or "api:" and the X-Koryo-Actor header: who the audit names. The
  * header goes into logs and the store, so only a plain token is taken.
  * 0, or -1 with a 400 queued. */
@@ -47,33 +38,12 @@ static int actor_of(struct MHD_Connection *c, char out[POLICY_ACTOR_MAX], enum M
 	return 0;
 }
 
-static json_t *body_object(struct MHD_Connection *c, struct api_request *req, enum MHD_Result *ret)
-{
-	json_error_t jerr;
-	if (!req->body) {
-		*ret = api_reply_error(c, 400, NULL, "a JSON object body is required");
-		return NULL;
-	}
-	json_t *o = json_loadb(req->body, req->body_len, 0, &jerr);
-	if (!o) {
-		*ret = api_reply_error(c, 400, NULL, "invalid JSON at line %d column %d: %s",
-		                       jerr.line, jerr.column, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(o)) {
-		json_decref(o);
-		*ret = api_reply_error(c, 400, NULL, "the body must be a JSON object");
-		return NULL;
-	}
-	return o;
-}
-
 /* --- JSON of the rules ---------------------------------------------------------- */
 
 static json_t *switch_json(const struct policy_switch *s)
 {
 	return json_pack("{s:s,s:b,s:s,s:o}", "name", s->name, "enabled", s->enabled, "description",
-	                 s->description, "updated_at", json_time(s->updated_at));
+	                 s->description, "updated_at", api_json_time(s->updated_at));
 }
 
 static json_t *right_json(const struct policy_right *r)
@@ -174,7 +144,7 @@ static enum MHD_Result switch_patch(struct api_server *srv, struct MHD_Connectio
 		return api_reply_error(c, 404, NULL, "no such switch");
 	if (actor_of(c, actor, &ret) != 0)
 		return ret;
-	json_t *o = body_object(c, req, &ret);
+	json_t *o = api_body_object(c, req, &ret);
 	if (!o)
 		return ret;
 	const char *key;
@@ -260,7 +230,7 @@ static enum MHD_Result right_put(struct api_server *srv, struct MHD_Connection *
 	char actor[POLICY_ACTOR_MAX], verdict[8];
 	if (actor_of(c, actor, &ret) != 0)
 		return ret;
-	json_t *o = body_object(c, req, &ret);
+	json_t *o = api_body_object(c, req, &ret);
 	if (!o)
 		return ret;
 	memset(&r, 0, sizeof(r));
@@ -373,7 +343,7 @@ static void audit_one(void *ctx_, const struct policy_audit_record *a)
 		return;
 	json_array_append_new(
 	    ctx->items, json_pack("{s:I,s:o,s:s,s:s,s:o,s:o}", "id", (json_int_t)a->id, "at",
-	                          json_time(a->at), "actor", a->actor, "object", a->object,
+	                          api_json_time(a->at), "actor", a->actor, "object", a->object,
 	                          "before", a->before[0] ? json_string(a->before) : json_null(),
 	                          "after", a->after[0] ? json_string(a->after) : json_null()));
 	ctx->shown++;
@@ -439,7 +409,7 @@ static enum MHD_Result check_handle(struct api_server *srv, struct MHD_Connectio
                                     struct api_request *req)
 {
 	enum MHD_Result ret;
-	json_t *o = body_object(c, req, &ret);
+	json_t *o = api_body_object(c, req, &ret);
 	if (!o)
 		return ret;
 	const char *key;

@@ -55,20 +55,6 @@ static json_t *json_time_ms(int64_t ms)
 	return buf[0] ? json_string(buf) : json_null();
 }
 
-static json_t *json_time_s(int64_t s)
-{
-	char buf[32];
-	if (s <= 0)
-		return json_null();
-	clock_format_iso(s, buf, sizeof(buf));
-	return json_string(buf);
-}
-
-static json_t *json_opt(const char *s)
-{
-	return s && *s ? json_string(s) : json_null();
-}
-
 /* IMSIs and MSISDNs are strings, as in the subscriber's JSON; 0 is none. */
 static json_t *json_number_id(uint64_t v)
 {
@@ -116,15 +102,15 @@ enum MHD_Result api_sip_registrations(struct api_server *srv, struct MHD_Connect
 		json_array_append_new(
 		    bindings,
 		    json_pack("{s:s,s:s,s:o,s:I,s:o}", "contact", contact, "source", source,
-		              "expires_at", json_time_s(b->expires_at), "expires_in",
+		              "expires_at", api_json_time(b->expires_at), "expires_in",
 		              (json_int_t)(b->expires_at > now ? b->expires_at - now : 0), "path",
-		              json_opt(p)));
+		              api_json_opt(p)));
 	}
 	char imsi_s[24], cell[SIP_CELL_MAX];
 	hlr_imsi_format(imsi, imsi_s);
 	snprintf(cell, sizeof(cell), "%.*s", (int)sizeof(ri->cell) - 1, ri->cell);
-	json_t *o = json_pack("{s:s,s:o,s:o,s:o}", "imsi", imsi_s, "cell", json_opt(cell),
-	                      "cell_at", json_time_s(ri->cell_at), "bindings", bindings);
+	json_t *o = json_pack("{s:s,s:o,s:o,s:o}", "imsi", imsi_s, "cell", api_json_opt(cell),
+	                      "cell_at", api_json_time(ri->cell_at), "bindings", bindings);
 	free(ri);
 	if (!o)
 		return api_reply_error(c, 500, NULL, "out of memory");
@@ -183,10 +169,10 @@ static json_t *call_json(const struct sip_call_info *ci, int64_t now)
 	json_object_set_new(o, "state", json_string(ci->answered ? "answered" : "ringing"));
 	json_object_set_new(o, "caller_msisdn", json_number_id(ci->caller_msisdn));
 	json_object_set_new(o, "caller_imsi", json_number_id(ci->caller_imsi));
-	json_object_set_new(o, "caller_cell", json_opt(caller_cell));
+	json_object_set_new(o, "caller_cell", api_json_opt(caller_cell));
 	json_object_set_new(o, "callee_msisdn", json_number_id(ci->callee_msisdn));
 	json_object_set_new(o, "callee_imsi", json_number_id(ci->callee_imsi));
-	json_object_set_new(o, "callee_cell", json_opt(callee_cell));
+	json_object_set_new(o, "callee_cell", api_json_opt(callee_cell));
 	json_object_set_new(o, "started_at", json_time_ms(ci->started_ms));
 	json_object_set_new(o, "answered_at", json_time_ms(ci->answered ? ci->answered_ms : 0));
 	json_object_set_new(o, "duration_s", json_integer((json_int_t)talk));
@@ -243,10 +229,10 @@ static json_t *cdr_json(const struct sip_cdr *r)
 	    json_string(call_id),
 	    json_number_id(r->caller_msisdn),
 	    json_number_id(r->caller_imsi),
-	    json_opt(caller_cell),
+	    api_json_opt(caller_cell),
 	    json_number_id(r->callee_msisdn),
 	    json_number_id(r->callee_imsi),
-	    json_opt(callee_cell),
+	    api_json_opt(callee_cell),
 	    json_time_ms(r->start_ms),
 	    json_time_ms(r->answer_ms),
 	    json_time_ms(r->end_ms),

@@ -13,20 +13,6 @@
 #include "common/log.h"
 #include "hlr/registry.h"
 
-static json_t *json_time(int64_t t)
-{
-	char buf[32];
-	if (!t)
-		return json_null();
-	clock_format_iso(t, buf, sizeof(buf));
-	return json_string(buf);
-}
-
-static json_t *json_opt_string(const char *s)
-{
-	return s && *s ? json_string(s) : json_null();
-}
-
 /* The subscriber as the API shows it: never K, OP or OPc. */
 static json_t *subscr_json(const struct hlr_profile *p, const struct hlr_subscr_info *info)
 {
@@ -39,24 +25,24 @@ static json_t *subscr_json(const struct hlr_profile *p, const struct hlr_subscr_
 	hex_encode(r->amf, 2, amf);
 	json_t *o = json_object();
 	json_object_set_new(o, "imsi", json_string(imsi));
-	json_object_set_new(o, "msisdn", json_opt_string(msisdn));
-	json_object_set_new(o, "iccid", json_opt_string(iccid));
-	json_object_set_new(o, "class", json_opt_string(hlr_profile_class_name(p, r->class_id)));
+	json_object_set_new(o, "msisdn", api_json_opt(msisdn));
+	json_object_set_new(o, "iccid", api_json_opt(iccid));
+	json_object_set_new(o, "class", api_json_opt(hlr_profile_class_name(p, r->class_id)));
 	json_object_set_new(o, "status", json_string(hlr_status_name(r->status)));
 	json_object_set_new(o, "holder",
-	                    json_pack("{s:o,s:o,s:o}", "name", json_opt_string(info->holder.name),
-	                              "id_document", json_opt_string(info->holder.id_document),
-	                              "nationality", json_opt_string(info->holder.nationality)));
-	json_object_set_new(o, "city", json_opt_string(hlr_profile_city_name(p, r->city_id)));
-	json_object_set_new(o, "created_at", json_time(info->created_at));
-	json_object_set_new(o, "activated_at", json_time(info->activated_at));
+	                    json_pack("{s:o,s:o,s:o}", "name", api_json_opt(info->holder.name),
+	                              "id_document", api_json_opt(info->holder.id_document),
+	                              "nationality", api_json_opt(info->holder.nationality)));
+	json_object_set_new(o, "city", api_json_opt(hlr_profile_city_name(p, r->city_id)));
+	json_object_set_new(o, "created_at", api_json_time(info->created_at));
+	json_object_set_new(o, "activated_at", api_json_time(info->activated_at));
 	json_object_set_new(o, "serving",
-	                    json_pack("{s:o,s:o,s:o,s:o}", "vlr", json_opt_string(info->vlr_name),
-	                              "vlr_updated_at", json_time(info->vlr_updated_at), "sgsn",
-	                              json_opt_string(info->sgsn_name), "sgsn_updated_at",
-	                              json_time(info->sgsn_updated_at)));
-	json_object_set_new(o, "imei", json_opt_string(info->imei));
-	json_object_set_new(o, "imei_updated_at", json_time(info->imei_updated_at));
+	                    json_pack("{s:o,s:o,s:o,s:o}", "vlr", api_json_opt(info->vlr_name),
+	                              "vlr_updated_at", api_json_time(info->vlr_updated_at), "sgsn",
+	                              api_json_opt(info->sgsn_name), "sgsn_updated_at",
+	                              api_json_time(info->sgsn_updated_at)));
+	json_object_set_new(o, "imei", api_json_opt(info->imei));
+	json_object_set_new(o, "imei_updated_at", api_json_time(info->imei_updated_at));
 	json_object_set_new(o, "auth",
 	                    json_pack("{s:s,s:s,s:s,s:I,s:i}", "algorithm", "milenage", "op_kind",
 	                              r->op_is_opc ? "opc" : "op", "amf", amf, "sqn",
@@ -87,27 +73,6 @@ static void wipe_secrets(json_t *o)
 }
 
 /* Parses the request body as one JSON object, or queues a 400 and returns NULL. */
-static json_t *body_object(struct MHD_Connection *c, struct api_request *req, enum MHD_Result *ret)
-{
-	json_error_t jerr;
-	json_t *o = req->body ? json_loadb(req->body, req->body_len, 0, &jerr) : NULL;
-	if (!req->body) {
-		*ret = api_reply_error(c, 400, NULL, "a JSON object body is required");
-		return NULL;
-	}
-	if (!o) {
-		*ret = api_reply_error(c, 400, NULL, "invalid JSON at line %d column %d: %s",
-		                       jerr.line, jerr.column, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(o)) {
-		json_decref(o);
-		*ret = api_reply_error(c, 400, NULL, "the body must be a JSON object");
-		return NULL;
-	}
-	return o;
-}
-
 int api_resolve_key(struct hlr_registry *reg, const char *key, uint64_t *imsi)
 {
 	struct hlr_subscr rec;
@@ -149,7 +114,7 @@ static enum MHD_Result subscr_create(struct api_server *srv, struct MHD_Connecti
                                      struct api_request *req)
 {
 	enum MHD_Result ret;
-	json_t *o = body_object(c, req, &ret);
+	json_t *o = api_body_object(c, req, &ret);
 	if (!o)
 		return ret;
 
@@ -286,7 +251,7 @@ static enum MHD_Result subscr_update(struct api_server *srv, struct MHD_Connecti
                                      struct api_request *req, uint64_t imsi)
 {
 	enum MHD_Result ret;
-	json_t *o = body_object(c, req, &ret);
+	json_t *o = api_body_object(c, req, &ret);
 	if (!o)
 		return ret;
 	const struct hlr_profile *p = hlr_registry_profile(srv->reg);
