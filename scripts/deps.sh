@@ -9,7 +9,7 @@ level=${1:-build}
 
 build_pkgs=(cmake make gcc pkg-config libuv1-dev libssl-dev libsqlite3-dev libmicrohttpd-dev
   libjansson-dev libcurl4-openssl-dev libcmocka-dev curl ca-certificates)
-test_pkgs=(libosmocore-utils libosmocore-dev libosmo-gsup-client-dev osmo-msc osmo-sgsn openssl jq clang libclang-rt-14-dev iproute2 procps sqlite3 time sip-tester baresip-core)
+test_pkgs=(libosmocore-utils libosmocore-dev libosmo-gsup-client-dev osmo-msc osmo-sgsn openssl jq clang libclang-rt-14-dev iproute2 procps sqlite3 time sip-tester baresip-core xxd)
 bench_pkgs=(time osmo-hlr kamailio kamailio-sqlite-modules perl)
 
 pkgs=("${build_pkgs[@]}")
