@@ -105,6 +105,25 @@ json_t *api_body_object(struct MHD_Connection *c, struct api_request *req, enum 
 	return o;
 }
 
+int api_actor_of(struct MHD_Connection *c, char *out, size_t cap, enum MHD_Result *ret)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Koryo-Actor");
+	if (!h) {
+		snprintf(out, cap, "api");
+		return 0;
+	}
+	size_t n = strlen(h);
+	if (n < 1 || n > API_ACTOR_MAX ||
+	    strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") != n) {
+		*ret = api_reply_error(c, 400, "X-Koryo-Actor",
+		                       "must be 1 to %d of letters, digits, '.', '_', '@', '-'",
+		                       API_ACTOR_MAX);
+		return -1;
+	}
+	snprintf(out, cap, "api:%s", h);
+	return 0;
+}
+
 static enum api_route route_of(const char *url)
 {
 	if (strcmp(url, "/health") == 0)
@@ -127,6 +146,8 @@ static enum api_route route_of(const char *url)
 		return ROUTE_POLICY;
 	if (strcmp(url, "/v1/charging") == 0 || strncmp(url, "/v1/charging/", 13) == 0)
 		return ROUTE_CHARGING;
+	if (strcmp(url, "/v1/sms") == 0 || strncmp(url, "/v1/sms/", 8) == 0)
+		return ROUTE_SMS;
 	if (strcmp(url, "/v1/import/subscribers") == 0)
 		return ROUTE_IMPORT;
 	if (strncmp(url, "/v1/import/progress/", 20) == 0)
@@ -235,6 +256,8 @@ static enum MHD_Result dispatch(struct api_server *srv, struct MHD_Connection *c
 		return api_policy_handle(srv, c, req, method, url + 10);
 	case ROUTE_CHARGING:
 		return api_charging_handle(srv, c, req, method, url + 12);
+	case ROUTE_SMS:
+		return api_sms_handle(srv, c, req, method, url + 7);
 	case ROUTE_IMPORT:
 		if (strcmp(method, "POST") != 0)
 			return api_reply_error(c, 405, NULL, "method not allowed");
@@ -327,6 +350,7 @@ int api_start(const struct api_options *opt, struct hlr_registry *reg, struct ap
 	srv->sip_core = opt->sip_core;
 	srv->policy = opt->policy;
 	srv->ocs = opt->ocs;
+	srv->sms_rules = opt->sms_rules;
 	srv->queue = opt->queue;
 	snprintf(srv->token, sizeof(srv->token), "%s", opt->token);
 	snprintf(srv->tmp_dir, sizeof(srv->tmp_dir), "%s", opt->tmp_dir);

@@ -24,6 +24,7 @@ enum api_route {
 	ROUTE_CDRS,
 	ROUTE_POLICY,   /* /v1/policy/... (api_policy.c) */
 	ROUTE_CHARGING, /* /v1/charging/... (api_charging.c) */
+	ROUTE_SMS,      /* /v1/sms/... (api_sms.c) */
 	ROUTE_OTHER,
 	ROUTE_COUNT
 };
@@ -70,8 +71,9 @@ struct api_server {
 	struct gsup_server *gsup;
 	struct sip_server *sip;
 	struct sip_core *sip_core;
-	struct policy *policy; /* NULL: the policy endpoints answer 404 */
-	struct ocs *ocs;       /* NULL: the charging endpoints answer 404 */
+	struct policy *policy;       /* NULL: the policy endpoints answer 404 */
+	struct ocs *ocs;             /* NULL: the charging endpoints answer 404 */
+	struct sms_rules *sms_rules; /* NULL: the SMS endpoints answer 404 */
 	struct store_queue *queue;
 	struct histogram latency[ROUTE_COUNT];
 	struct api_import_table imports;
@@ -109,6 +111,12 @@ enum MHD_Result api_reply_text_header(struct MHD_Connection *c, unsigned status,
 json_t *api_json_time(int64_t t);
 json_t *api_json_opt(const char *s);
 json_t *api_body_object(struct MHD_Connection *c, struct api_request *req, enum MHD_Result *ret);
+
+/* Who an audited change names: "api", or "api:" and the X-Koryo-Actor
+ * header (1 to API_ACTOR_MAX letters, digits, '.', '_', '@', '-': it goes
+ * into logs and the store). 0, or -1 with a 400 queued in *ret. */
+#define API_ACTOR_MAX 64
+int api_actor_of(struct MHD_Connection *c, char *out, size_t cap, enum MHD_Result *ret);
 
 /* Resolves a subscriber {key}: an IMSI, msisdn:<digits> or iccid:<digits>.
  * 0 with the IMSI, or -ENOENT. */
@@ -156,3 +164,7 @@ enum MHD_Result api_policy_handle(struct api_server *srv, struct MHD_Connection 
 /* Online charging (api_charging.c): every path under /v1/charging. */
 enum MHD_Result api_charging_handle(struct api_server *srv, struct MHD_Connection *c,
                                     struct api_request *req, const char *method, const char *rest);
+/* The SMS content rules (api_sms.c): every path under /v1/sms; rest is the
+ * path after "/v1/sms" ("" or "/..."). */
+enum MHD_Result api_sms_handle(struct api_server *srv, struct MHD_Connection *c,
+                               struct api_request *req, const char *method, const char *rest);

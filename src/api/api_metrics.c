@@ -54,7 +54,12 @@ static const char *const route_names[ROUTE_COUNT] = {"/health",
                                                      "/v1/subscribers/{key}/registrations",
                                                      "/v1/calls",
                                                      "/v1/cdrs",
+                                                     "/v1/policy",
+                                                     "/v1/charging",
+                                                     "/v1/sms",
                                                      "other"};
+_Static_assert(ROUTE_OTHER == 13 && ROUTE_COUNT == 14,
+               "route_names lists every route of enum api_route, in order");
 
 enum MHD_Result api_metrics_handle(struct api_server *srv, struct MHD_Connection *c)
 {

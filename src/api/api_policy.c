@@ -14,29 +14,6 @@
 
 #define AUDIT_PAGE_DEFAULT 100
 #define AUDIT_PAGE_MAX     1000
-#define ACTOR_MAX          64
-
-/* "api", or "api:" and the X-Koryo-Actor header: who the audit names. The
- * header goes into logs and the store, so only a plain token is taken.
- * 0, or -1 with a 400 queued. */
-static int actor_of(struct MHD_Connection *c, char out[POLICY_ACTOR_MAX], enum MHD_Result *ret)
-{
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Koryo-Actor");
-	if (!h) {
-		snprintf(out, POLICY_ACTOR_MAX, "api");
-		return 0;
-	}
-	size_t n = strlen(h);
-	if (n < 1 || n > ACTOR_MAX ||
-	    strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") != n) {
-		*ret = api_reply_error(c, 400, "X-Koryo-Actor",
-		                       "must be 1 to %d of letters, digits, '.', '_', '@', '-'",
-		                       ACTOR_MAX);
-		return -1;
-	}
-	snprintf(out, POLICY_ACTOR_MAX, "api:%s", h);
-	return 0;
-}
 
 /* --- JSON of the rules ---------------------------------------------------------- */
 
@@ -142,7 +119,7 @@ static enum MHD_Result switch_patch(struct api_server *srv, struct MHD_Connectio
 	char actor[POLICY_ACTOR_MAX];
 	if (policy_switch_get(srv->policy, name, &s) != 0)
 		return api_reply_error(c, 404, NULL, "no such switch");
-	if (actor_of(c, actor, &ret) != 0)
+	if (api_actor_of(c, actor, sizeof(actor), &ret) != 0)
 		return ret;
 	json_t *o = api_body_object(c, req, &ret);
 	if (!o)
@@ -228,7 +205,7 @@ static enum MHD_Result right_put(struct api_server *srv, struct MHD_Connection *
 	struct policy_right r;
 	enum MHD_Result ret;
 	char actor[POLICY_ACTOR_MAX], verdict[8];
-	if (actor_of(c, actor, &ret) != 0)
+	if (api_actor_of(c, actor, sizeof(actor), &ret) != 0)
 		return ret;
 	json_t *o = api_body_object(c, req, &ret);
 	if (!o)
@@ -310,7 +287,7 @@ static enum MHD_Result rights_handle(struct api_server *srv, struct MHD_Connecti
 		return right_put(srv, c, req, name);
 	struct policy_right r;
 	if (strcmp(method, "DELETE") == 0) {
-		if (actor_of(c, actor, &ret) != 0)
+		if (api_actor_of(c, actor, sizeof(actor), &ret) != 0)
 			return ret;
 		int rc = policy_right_delete(srv->policy, name, actor);
 		if (rc == -ENOENT)

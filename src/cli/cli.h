@@ -79,6 +79,7 @@ int cli_cmd_sub(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_import(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_calls(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_policy(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_sms(struct cli_ctx *ctx, int argc, char **argv);
 /* account, voucher: argv[0] says which. */
 int cli_cmd_charging(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_cdrs(struct cli_ctx *ctx, int argc, char **argv);

@@ -29,6 +29,7 @@ static const char usage_main[] =
     "  cdrs                 list the call detail records\n"
     "  import subscribers   import subscribers from a CSV file\n"
     "  policy               rights, dialling rules, network-wide switches, audit\n"
+    "  sms                  SMS content rules (the SMS firewall), flood limit, matches\n"
     "  account              balances, top-ups and the ledger of an account\n"
     "  voucher              top-up card batches\n"
     "  auc-gen              authentication centre tool (runs locally)\n"
@@ -76,8 +77,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error("", "missing command (sub, calls, cdrs, import, policy, "
-		                           "account, voucher, auc-gen)");
+		return cli_usage_error("",
+		                       "missing command (sub, calls, cdrs, import, policy, sms, "
+		                       "account, voucher, auc-gen)");
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
@@ -91,11 +93,13 @@ int main(int argc, char **argv)
 	}
 	bool charging = strcmp(cmd, "account") == 0 || strcmp(cmd, "voucher") == 0;
 	if (strcmp(cmd, "sub") != 0 && strcmp(cmd, "import") != 0 && strcmp(cmd, "calls") != 0 &&
-	    strcmp(cmd, "cdrs") != 0 && strcmp(cmd, "policy") != 0 && !charging)
-		return cli_usage_error("",
-		                       "unknown command '%s' (sub, calls, cdrs, import, policy, "
-		                       "account, voucher, auc-gen)",
-		                       cmd);
+	    strcmp(cmd, "cdrs") != 0 && strcmp(cmd, "policy") != 0 && strcmp(cmd, "sms") != 0 &&
+	    !charging)
+		return cli_usage_error(
+		    "",
+		    "unknown command '%s' (sub, calls, cdrs, import, policy, sms, "
+		    "account, voucher, auc-gen)",
+		    cmd);
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		fprintf(stderr, "koryo: cannot initialise libcurl\n");
@@ -109,6 +113,8 @@ int main(int argc, char **argv)
 		rc = cli_cmd_cdrs(&ctx, argc, argv);
 	else if (strcmp(cmd, "policy") == 0)
 		rc = cli_cmd_policy(&ctx, argc, argv);
+	else if (strcmp(cmd, "sms") == 0)
+		rc = cli_cmd_sms(&ctx, argc, argv);
 	else if (charging)
 		rc = cli_cmd_charging(&ctx, argc, argv);
 	else

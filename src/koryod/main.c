@@ -24,6 +24,7 @@
 #include "policy/policy.h"
 #include "sip/sip_core.h"
 #include "sip/sip_server.h"
+#include "sms/rules.h"
 #include "store/store.h"
 #include "store/store_queue.h"
 #include "version.h"
@@ -80,6 +81,7 @@ static int install_profile(struct store *st, const char *dir, struct hlr_registr
 	if (hlr_profile_load(st, profile) != 0)
 		return -1;
 	if (policy_install(st, profile, dir, err, sizeof(err)) != 0 ||
+	    sms_rules_install(st, profile, dir, err, sizeof(err)) != 0 ||
 	    ocs_install(st, dir, err, sizeof(err)) != 0) {
 		fprintf(stderr, "koryod: %s\n", err);
 		return -1;
@@ -190,6 +192,7 @@ int main(int argc, char **argv)
 	struct sip_server *sip = NULL;
 	struct sip_core *sip_core = NULL;
 	struct policy *policy = NULL;
+	struct sms_rules *sms_rules = NULL;
 	struct ocs *ocs = NULL;
 	struct store_queue *queue = NULL;
 	struct api_server *api = NULL;
@@ -297,6 +300,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	hlr_registry_set_number_check(reg, number_check, policy);
+	/* Matches of the SMS firewall go through the group commit, like the
+	 * other writes of the message path. */
+	if (sms_rules_open(st, queue, &profile, &sms_rules) != 0) {
+		fprintf(stderr, "koryod: cannot load the SMS content rules from %s\n",
+		        cfg.store_path);
+		goto out;
+	}
 
 	unsigned n_workers = koryo_config_worker_count(&cfg);
 	struct worker_service services[2];
@@ -373,6 +383,7 @@ int main(int argc, char **argv)
 	                           .sip_core = sip_core,
 	                           .policy = policy,
 	                           .ocs = ocs,
+	                           .sms_rules = sms_rules,
 	                           .queue = queue};
 	if (api_start(&aopt, reg, &api) != 0) {
 		fprintf(stderr, "koryod: cannot listen on %s:%u\n", cfg.api_host, cfg.api_port);
@@ -406,6 +417,7 @@ out:
 	sip_core_destroy(sip_core);
 	sip_server_destroy(sip);
 	ocs_close(ocs);
+	sms_rules_close(sms_rules);
 	policy_close(policy);
 	hlr_registry_close(reg);
 	hlr_profile_free(&profile);

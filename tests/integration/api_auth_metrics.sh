@@ -138,6 +138,11 @@ expect_eq "$(sub_metric citizen active)" 287 "koryo_subscribers citizen/active (
 grep -qx '# TYPE koryo_subscribers gauge' <<<"$M" || fail "no TYPE line for koryo_subscribers"
 grep -qx '# TYPE koryo_api_request_duration_seconds histogram' <<<"$M" ||
   fail "no TYPE line for koryo_api_request_duration_seconds"
+for route in /v1/policy /v1/charging /v1/sms other; do
+  grep -q "^koryo_api_request_duration_seconds_count{route=\"$route\"}" <<<"$M" ||
+    fail "metrics: no latency series for route $route"
+done
+! grep -q '(null)' <<<"$M" || fail "metrics: a series without a name: $(grep '(null)' <<<"$M" | head -1)"
 grep -qE '^koryo_api_request_duration_seconds_bucket\{route="/v1/subscribers",le="\+Inf"\} [0-9]+$' <<<"$M" ||
   fail "no koryo_api_request_duration_seconds_bucket line for /v1/subscribers"
 grep -q '^koryo_api_request_duration_seconds_bucket{' <<<"$M" ||

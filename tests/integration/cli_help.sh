@@ -14,7 +14,8 @@ help_ok() {
 
 help_ok
 for c in sub "sub add" "sub show" "sub list" "sub set" "sub del" "sub registrations" calls cdrs \
-  import "import subscribers" auc-gen policy account "account show" "account ledger" \
+  import "import subscribers" auc-gen policy sms "sms rules" "sms rule" "sms limits" \
+  "sms matches" "sms check" account "account show" "account ledger" \
   "account topup" "account adjust" "account cdrs" voucher "voucher gen" "voucher upload" \
   "voucher list"; do
   # shellcheck disable=SC2086 # the words are the command
@@ -24,7 +25,7 @@ done
 # koryo --help lists every command.
 out=$("$KORYO" --help)
 for c in "sub add" "sub show" "sub list" "sub set" "sub del" "sub registrations" calls cdrs \
-  "import subscribers" policy account voucher auc-gen; do
+  "import subscribers" policy sms account voucher auc-gen; do
   expect_contains "$out" "  $c " "koryo --help"
 done
 # Options may also come before the command word: the global --help wins.
@@ -45,8 +46,14 @@ usage_err() {
   [ ! -s "$T/out" ] || fail "koryo $*: printed on stdout"
 }
 
-usage_err "koryo: missing command (sub, calls, cdrs, import, policy, account, voucher, auc-gen)"
-usage_err "koryo: unknown command 'frob' (sub, calls, cdrs, import, policy, account, voucher, auc-gen)" frob
+usage_err "koryo: missing command (sub, calls, cdrs, import, policy, sms, account, voucher, auc-gen)"
+usage_err "koryo: unknown command 'frob' (sub, calls, cdrs, import, policy, sms, account, voucher, auc-gen)" frob
+usage_err "koryo sms: missing command (rules, rule, limits, matches, check)" sms
+usage_err "koryo sms: unknown command 'frob' (rules, rule, limits, matches, check)" sms frob
+usage_err "koryo sms check: expected SENDER, RECIPIENT and TEXT" sms check 85019120000001
+usage_err "koryo sms rule: give --words or --regex, not both" \
+  sms rule set r --words a --regex b
+usage_err "koryo sms limits: give both --messages and --seconds" sms limits --messages 3
 usage_err "koryo: unknown option --frob" --frob sub list
 usage_err "koryo sub: missing command (add, show, list, set, del, registrations)" sub
 usage_err "koryo sub: unknown command 'frob' (add, show, list, set, del, registrations)" sub frob
