@@ -1,5 +1,9 @@
 #include "common/csv.h"
 
+#include <stdio.h>
+
+#include <errno.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,4 +115,61 @@ again:
 oom:
 	snprintf(err, errcap, "out of memory");
 	return -1;
+}
+
+int csv_read_file(const char *dir, const char *file, const char *header, csv_row_fn fn, void *ctx,
+                  bool *absent, char *err, size_t errcap)
+{
+	char path[4096], reason[320], got_header[320];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (absent)
+		*absent = false;
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		if (errno == ENOENT) {
+			if (absent)
+				*absent = true;
+			return 0;
+		}
+		snprintf(err, errcap, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	struct csv_reader r;
+	int rc = -1, got;
+	csv_init(&r, f);
+	got = csv_next(&r, reason, sizeof(reason));
+	if (got <= 0) {
+		snprintf(err, errcap, "%s:%u: %s", path, r.line,
+		         got == 0 ? "empty file, expected a header" : reason);
+		goto out;
+	}
+	got_header[0] = '\0';
+	for (unsigned i = 0; i < r.n_fields; i++)
+		snprintf(got_header + strlen(got_header), sizeof(got_header) - strlen(got_header),
+		         "%s%s", i ? "," : "", r.fields[i]);
+	if (strcmp(got_header, header) != 0) {
+		snprintf(err, errcap, "%s:%u: expected header '%s'", path, r.line, header);
+		goto out;
+	}
+	unsigned cols = r.n_fields;
+	while ((got = csv_next(&r, reason, sizeof(reason))) == 1) {
+		if (r.n_fields != cols) {
+			snprintf(err, errcap, "%s:%u: expected %u fields, got %u", path, r.line,
+			         cols, r.n_fields);
+			goto out;
+		}
+		if (fn(ctx, r.fields, reason, sizeof(reason)) != 0) {
+			snprintf(err, errcap, "%s:%u: %s", path, r.line, reason);
+			goto out;
+		}
+	}
+	if (got < 0) {
+		snprintf(err, errcap, "%s:%u: %s", path, r.line, reason);
+		goto out;
+	}
+	rc = 0;
+out:
+	csv_free(&r);
+	fclose(f);
+	return rc;
 }

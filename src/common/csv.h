@@ -1,4 +1,6 @@
 #pragma once
+
+#include <stdbool.h>
 /* A streaming RFC 4180 CSV reader: quoted fields, doubled quotes, CRLF or LF.
  * Fields point into the reader's buffer and stay valid until the next call. */
 
@@ -23,3 +25,13 @@ void csv_free(struct csv_reader *r);
  * end of file, or -1 with a reason in err (an unterminated quote, text after a
  * closing quote, too many fields). Blank lines are skipped. */
 int csv_next(struct csv_reader *r, char *err, size_t errcap);
+
+/* A profile's data file dir/file: its header line must be exactly header (the
+ * column names joined by commas), every row has as many fields, and fn is
+ * called for each row (fields in order); fn refuses a row by returning
+ * non-zero with a sentence in reason. A missing file has no rows. Returns 0
+ * (read or absent; *absent says which when not NULL), or -1 with
+ * "FILE:LINE: reason" in err. */
+typedef int (*csv_row_fn)(void *ctx, char **fields, char *reason, size_t cap);
+int csv_read_file(const char *dir, const char *file, const char *header, csv_row_fn fn, void *ctx,
+                  bool *absent, char *err, size_t errcap);

@@ -17,8 +17,6 @@ struct install {
 	size_t cap_num, cap_rights, cap_sw, cap_gates;
 };
 
-typedef int (*row_fn)(struct install *in, char **f, char *reason, size_t cap);
-
 /* Grows *v (of *cap elements of size sz) to hold n + 1. 0 or -1. */
 static int grow(void **v, size_t *cap, size_t n, size_t sz)
 {
@@ -33,66 +31,21 @@ static int grow(void **v, size_t *cap, size_t n, size_t sz)
 	return 0;
 }
 
-/* Reads dir/file, whose header must be exactly header, calling fn per row.
- * A missing file is an empty one: a profile without a policy installs
- * none, and every call is refused. 0, or -1 with "FILE:LINE: reason". */
-static int read_csv(struct install *in, const char *dir, const char *file, const char *header,
-                    row_fn fn, char *err, size_t errcap)
+/* One of the engine's files: csv_read_file(), and a line in the log when the
+ * profile has none (an empty set of that kind). */
+static int read_file(struct install *in, const char *dir, const char *file, const char *header,
+                     csv_row_fn fn, char *err, size_t errcap)
 {
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		if (errno == ENOENT) {
-			LOGN("policy", "%s: no such file: no rows of this kind", path);
-			return 0;
-		}
-		snprintf(err, errcap, "%s: cannot open: %s", path, strerror(errno));
-		return -1;
-	}
-	struct csv_reader r;
-	char reason[200], want[160];
-	int rc = -1, got;
-	csv_init(&r, f);
-	got = csv_next(&r, reason, sizeof(reason));
-	if (got <= 0) {
-		snprintf(err, errcap, "%s:%u: %s", path, r.line,
-		         got == 0 ? "empty file, expected a header" : reason);
-		goto out;
-	}
-	want[0] = '\0';
-	for (unsigned i = 0; i < r.n_fields; i++)
-		snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%s", i ? "," : "",
-		         r.fields[i]);
-	if (strcmp(want, header) != 0) {
-		snprintf(err, errcap, "%s:%u: expected header '%s'", path, r.line, header);
-		goto out;
-	}
-	unsigned n_cols = r.n_fields;
-	while ((got = csv_next(&r, reason, sizeof(reason))) == 1) {
-		if (r.n_fields != n_cols) {
-			snprintf(err, errcap, "%s:%u: expected %u fields, got %u", path, r.line,
-			         n_cols, r.n_fields);
-			goto out;
-		}
-		if (fn(in, r.fields, reason, sizeof(reason)) != 0) {
-			snprintf(err, errcap, "%s:%u: %s", path, r.line, reason);
-			goto out;
-		}
-	}
-	if (got < 0) {
-		snprintf(err, errcap, "%s:%u: %s", path, r.line, reason);
-		goto out;
-	}
-	rc = 0;
-out:
-	csv_free(&r);
-	fclose(f);
+	bool absent;
+	int rc = csv_read_file(dir, file, header, fn, in, &absent, err, errcap);
+	if (rc == 0 && absent)
+		LOGN("policy", "%s/%s: no such file: no rows of this kind", dir, file);
 	return rc;
 }
 
-static int switch_row(struct install *in, char **f, char *reason, size_t cap)
+static int switch_row(void *ctx, char **f, char *reason, size_t cap)
 {
+	struct install *in = ctx;
 	struct policy *p = &in->p;
 	if (!policy_name_valid(f[0])) {
 		snprintf(reason, cap,
@@ -126,8 +79,9 @@ static int switch_row(struct install *in, char **f, char *reason, size_t cap)
 	return 0;
 }
 
-static int numbering_row(struct install *in, char **f, char *reason, size_t cap)
+static int numbering_row(void *ctx, char **f, char *reason, size_t cap)
 {
+	struct install *in = ctx;
 	struct policy *p = &in->p;
 	struct num_rule r;
 	if (policy_num_compile(p->profile, (const char *const *)f, &r, reason, cap) != 0)
@@ -190,8 +144,9 @@ static int right_fields(char **f, struct policy_right *r, char *reason, size_t c
 	return 0;
 }
 
-static int right_row(struct install *in, char **f, char *reason, size_t cap)
+static int right_row(void *ctx, char **f, char *reason, size_t cap)
 {
+	struct install *in = ctx;
 	struct policy *p = &in->p;
 	struct policy_right r;
 	struct right_rule c;
@@ -221,8 +176,9 @@ static int right_row(struct install *in, char **f, char *reason, size_t cap)
 	return 0;
 }
 
-static int gate_row(struct install *in, char **f, char *reason, size_t cap)
+static int gate_row(void *ctx, char **f, char *reason, size_t cap)
 {
+	struct install *in = ctx;
 	struct policy *p = &in->p;
 	struct apn_gate g;
 	if (policy_gate_compile(p, f[0], f[1], f[2], &g, reason, cap) != 0)
@@ -315,15 +271,15 @@ int policy_install(struct store *st, const struct hlr_profile *profile, const ch
 	int rc = -1;
 
 	/* Switches and numbering first: rights and APN gates refer to them. */
-	if (read_csv(&in, dir, "switches.csv", "name,enabled,description", switch_row, err,
-	             errcap) != 0 ||
-	    read_csv(&in, dir, "numbering.csv",
-	             "name,kind,prefix,min_length,max_length,group,description", numbering_row, err,
-	             errcap) != 0 ||
-	    read_csv(&in, dir, "rights.csv",
-	             "name,priority,class,service,destination,callee_class,verdict,switch,reason",
-	             right_row, err, errcap) != 0 ||
-	    read_csv(&in, dir, "apn_switches.csv", "class,apn,switch", gate_row, err, errcap) != 0)
+	if (read_file(&in, dir, "switches.csv", "name,enabled,description", switch_row, err,
+	              errcap) != 0 ||
+	    read_file(&in, dir, "numbering.csv",
+	              "name,kind,prefix,min_length,max_length,group,description", numbering_row,
+	              err, errcap) != 0 ||
+	    read_file(&in, dir, "rights.csv",
+	              "name,priority,class,service,destination,callee_class,verdict,switch,reason",
+	              right_row, err, errcap) != 0 ||
+	    read_file(&in, dir, "apn_switches.csv", "class,apn,switch", gate_row, err, errcap) != 0)
 		goto out;
 
 	store_lock(st);

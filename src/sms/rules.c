@@ -1021,10 +1021,9 @@ struct install {
 	bool have_limits;
 };
 
-typedef int (*row_fn)(struct install *in, char **f, char *reason, size_t cap);
-
-static int rule_row(struct install *in, char **f, char *reason, size_t cap)
+static int rule_row(void *ctx, char **f, char *reason, size_t cap)
 {
+	struct install *in = ctx;
 	struct sms_rule r;
 	struct sms_rules_error e = {{0}, {0}};
 	memset(&r, 0, sizeof(r));
@@ -1094,8 +1093,9 @@ static int rule_row(struct install *in, char **f, char *reason, size_t cap)
 	return 0;
 }
 
-static int limits_row(struct install *in, char **f, char *reason, size_t cap)
+static int limits_row(void *ctx, char **f, char *reason, size_t cap)
 {
+	struct install *in = ctx;
 	struct sms_rules_error e;
 	if (in->have_limits) {
 		snprintf(reason, cap, "only one row: messages,seconds");
@@ -1115,69 +1115,16 @@ static int limits_row(struct install *in, char **f, char *reason, size_t cap)
 	return 0;
 }
 
-/* Reads dir/file (header exactly header), calling fn per row. A missing
- * file has no rows. 0, or -1 with "FILE:LINE: reason". */
-static int read_csv(struct install *in, const char *dir, const char *file, const char *header,
-                    row_fn fn, char *err, size_t errcap)
-{
-	char path[4096], reason[320], want[200];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errcap, "%s: cannot open: %s", path, strerror(errno));
-		return -1;
-	}
-	struct csv_reader r;
-	int rc = -1, got;
-	csv_init(&r, f);
-	got = csv_next(&r, reason, sizeof(reason));
-	if (got <= 0) {
-		snprintf(err, errcap, "%s:%u: %s", path, r.line,
-		         got == 0 ? "empty file, expected a header" : reason);
-		goto out;
-	}
-	want[0] = '\0';
-	for (unsigned i = 0; i < r.n_fields; i++)
-		snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%s", i ? "," : "",
-		         r.fields[i]);
-	if (strcmp(want, header) != 0) {
-		snprintf(err, errcap, "%s:%u: expected header '%s'", path, r.line, header);
-		goto out;
-	}
-	unsigned cols = r.n_fields;
-	while ((got = csv_next(&r, reason, sizeof(reason))) == 1) {
-		if (r.n_fields != cols) {
-			snprintf(err, errcap, "%s:%u: expected %u fields, got %u", path, r.line,
-			         cols, r.n_fields);
-			goto out;
-		}
-		if (fn(in, r.fields, reason, sizeof(reason)) != 0) {
-			snprintf(err, errcap, "%s:%u: %s", path, r.line, reason);
-			goto out;
-		}
-	}
-	if (got < 0) {
-		snprintf(err, errcap, "%s:%u: %s", path, r.line, reason);
-		goto out;
-	}
-	rc = 0;
-out:
-	csv_free(&r);
-	fclose(f);
-	return rc;
-}
-
 int sms_rules_install(struct store *st, const struct hlr_profile *profile, const char *dir,
                       char *err, size_t errcap)
 {
 	struct install in = {.profile = profile};
 	int rc = -1;
-	if (read_csv(&in, dir, "sms_rules.csv",
-	             "name,priority,sender,recipient,class,match,text,action,reason", rule_row, err,
-	             errcap) != 0 ||
-	    read_csv(&in, dir, "sms_limits.csv", "messages,seconds", limits_row, err, errcap) != 0)
+	if (csv_read_file(dir, "sms_rules.csv",
+	                  "name,priority,sender,recipient,class,match,text,action,reason", rule_row,
+	                  &in, NULL, err, errcap) != 0 ||
+	    csv_read_file(dir, "sms_limits.csv", "messages,seconds", limits_row, &in, NULL, err,
+	                  errcap) != 0)
 		goto out;
 	store_lock(st);
 	bool ok = store_begin(st) == 0;
