@@ -11,6 +11,7 @@
 
 #include "api/api_internal.h"
 #include "common/clock.h"
+#include "common/hex.h"
 #include "common/log.h"
 #include "version.h"
 
@@ -121,6 +122,30 @@ int api_actor_of(struct MHD_Connection *c, char *out, size_t cap, enum MHD_Resul
 		return -1;
 	}
 	snprintf(out, cap, "api:%s", h);
+	return 0;
+}
+
+int api_page_args(struct MHD_Connection *c, unsigned def, unsigned max, const char *after_is,
+                  unsigned *limit, int64_t *after, enum MHD_Result *ret)
+{
+	const char *v;
+	*limit = def;
+	*after = 0;
+	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"))) {
+		if (!str_is_digits(v, 1, 4) || atoi(v) < 1 || (unsigned)atoi(v) > max) {
+			*ret = api_reply_error(c, 400, "limit", "must be an integer from 1 to %u",
+			                       max);
+			return -1;
+		}
+		*limit = (unsigned)atoi(v);
+	}
+	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after"))) {
+		if (!str_is_digits(v, 1, 18)) {
+			*ret = api_reply_error(c, 400, "after", "must be %s", after_is);
+			return -1;
+		}
+		*after = strtoll(v, NULL, 10);
+	}
 	return 0;
 }
 

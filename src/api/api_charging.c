@@ -181,30 +181,6 @@ static int account_id(struct api_server *srv, const char *key, char out[24])
 	return 0;
 }
 
-static int page_args(struct MHD_Connection *c, unsigned *limit, int64_t *after,
-                     enum MHD_Result *ret)
-{
-	const char *v;
-	*limit = PAGE_DEFAULT;
-	*after = 0;
-	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"))) {
-		if (!str_is_digits(v, 1, 4) || atoi(v) < 1 || atoi(v) > PAGE_MAX) {
-			*ret = api_reply_error(c, 400, "limit", "must be an integer from 1 to %d",
-			                       PAGE_MAX);
-			return -1;
-		}
-		*limit = (unsigned)atoi(v);
-	}
-	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after"))) {
-		if (!str_is_digits(v, 1, 18)) {
-			*ret = api_reply_error(c, 400, "after", "must be a sequence number");
-			return -1;
-		}
-		*after = strtoll(v, NULL, 10);
-	}
-	return 0;
-}
-
 /* --- plans and tariffs ---------------------------------------------------------------- */
 
 static void plan_one(void *ctx, const struct ocs_plan_info *p)
@@ -357,7 +333,8 @@ static enum MHD_Result ledger_get(struct api_server *srv, struct MHD_Connection 
 	enum MHD_Result ret;
 	unsigned limit;
 	int64_t after;
-	if (page_args(c, &limit, &after, &ret) != 0)
+	if (api_page_args(c, PAGE_DEFAULT, PAGE_MAX, "a sequence number", &limit, &after, &ret) !=
+	    0)
 		return ret;
 	struct page p = {.items = json_array()};
 	int n = ocs_ledger_list(srv->ocs, account, after, limit, ledger_one, &p);
@@ -458,7 +435,8 @@ static enum MHD_Result cdrs_get(struct api_server *srv, struct MHD_Connection *c
 	enum MHD_Result ret;
 	unsigned limit;
 	int64_t after;
-	if (page_args(c, &limit, &after, &ret) != 0)
+	if (api_page_args(c, PAGE_DEFAULT, PAGE_MAX, "a sequence number", &limit, &after, &ret) !=
+	    0)
 		return ret;
 	const char *fmt = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
 	if (fmt && strcmp(fmt, "json") != 0 && strcmp(fmt, "jsonl") != 0 && strcmp(fmt, "csv") != 0)

@@ -112,6 +112,12 @@ json_t *api_json_time(int64_t t);
 json_t *api_json_opt(const char *s);
 json_t *api_body_object(struct MHD_Connection *c, struct api_request *req, enum MHD_Result *ret);
 
+/* A paged list's ?limit= (1..max, default def) and ?after= (an id, 0 when
+ * absent; after_is says what it is for the error: "a sequence number").
+ * 0, or -1 with a 400 naming the field queued in *ret. */
+int api_page_args(struct MHD_Connection *c, unsigned def, unsigned max, const char *after_is,
+                  unsigned *limit, int64_t *after, enum MHD_Result *ret);
+
 /* Who an audited change names: "api", or "api:" and the X-Koryo-Actor
  * header (1 to API_ACTOR_MAX letters, digits, '.', '_', '@', '-': it goes
  * into logs and the store). 0, or -1 with a 400 queued in *ret. */

@@ -329,21 +329,14 @@ static void audit_one(void *ctx_, const struct policy_audit_record *a)
 
 static enum MHD_Result audit_handle(struct api_server *srv, struct MHD_Connection *c)
 {
-	const char *v;
-	struct audit_ctx ctx = {.limit = AUDIT_PAGE_DEFAULT};
-	int64_t after = 0;
-	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"))) {
-		if (!str_is_digits(v, 1, 4) || atoi(v) < 1 || atoi(v) > AUDIT_PAGE_MAX)
-			return api_reply_error(c, 400, "limit", "must be an integer from 1 to %d",
-			                       AUDIT_PAGE_MAX);
-		ctx.limit = (unsigned)atoi(v);
-	}
-	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after"))) {
-		if (!str_is_digits(v, 1, 18))
-			return api_reply_error(
-			    c, 400, "after", "must be an audit record id (a non-negative integer)");
-		after = strtoll(v, NULL, 10);
-	}
+	struct audit_ctx ctx;
+	int64_t after;
+	enum MHD_Result ret;
+	memset(&ctx, 0, sizeof(ctx));
+	if (api_page_args(c, AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX,
+	                  "an audit record id (a non-negative integer)", &ctx.limit, &after,
+	                  &ret) != 0)
+		return ret;
 	if (!(ctx.items = json_array()))
 		return api_reply_error(c, 500, NULL, "out of memory");
 	int n = policy_audit_list(srv->policy, after, ctx.limit + 1, audit_one, &ctx);

@@ -319,22 +319,13 @@ static void cdr_one(void *ctx_, const struct sip_cdr *r)
 enum MHD_Result api_sip_cdrs(struct api_server *srv, struct MHD_Connection *c)
 {
 	const char *v;
-	unsigned limit = CDR_PAGE_DEFAULT;
-	int64_t after = 0;
+	unsigned limit;
+	int64_t after;
 	bool csv = false;
-
-	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"))) {
-		if (!str_is_digits(v, 1, 4) || atoi(v) < 1 || atoi(v) > CDR_PAGE_MAX)
-			return api_reply_error(c, 400, "limit", "must be an integer from 1 to %d",
-			                       CDR_PAGE_MAX);
-		limit = (unsigned)atoi(v);
-	}
-	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after"))) {
-		if (!str_is_digits(v, 1, 18))
-			return api_reply_error(c, 400, "after",
-			                       "must be a CDR id (a non-negative integer)");
-		after = strtoll(v, NULL, 10);
-	}
+	enum MHD_Result ret;
+	if (api_page_args(c, CDR_PAGE_DEFAULT, CDR_PAGE_MAX, "a CDR id (a non-negative integer)",
+	                  &limit, &after, &ret) != 0)
+		return ret;
 	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format"))) {
 		if (strcmp(v, "csv") == 0)
 			csv = true;

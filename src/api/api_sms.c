@@ -15,31 +15,6 @@
 #define PAGE_DEFAULT 100
 #define PAGE_MAX     1000
 
-/* The ?limit= and ?after= of a paged list: 0, or -1 with a 400 queued. */
-static int paging(struct MHD_Connection *c, unsigned *limit, int64_t *after, enum MHD_Result *ret)
-{
-	const char *v;
-	*limit = PAGE_DEFAULT;
-	*after = 0;
-	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"))) {
-		if (!str_is_digits(v, 1, 4) || atoi(v) < 1 || atoi(v) > PAGE_MAX) {
-			*ret = api_reply_error(c, 400, "limit", "must be an integer from 1 to %d",
-			                       PAGE_MAX);
-			return -1;
-		}
-		*limit = (unsigned)atoi(v);
-	}
-	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after"))) {
-		if (!str_is_digits(v, 1, 18)) {
-			*ret = api_reply_error(c, 400, "after",
-			                       "must be a record id (a non-negative integer)");
-			return -1;
-		}
-		*after = strtoll(v, NULL, 10);
-	}
-	return 0;
-}
-
 /* --- rules ------------------------------------------------------------------------ */
 
 static json_t *words_json(const char *text)
@@ -357,7 +332,8 @@ static enum MHD_Result page_handle(struct api_server *srv, struct MHD_Connection
 	enum MHD_Result ret;
 	struct page p = {0};
 	int64_t after;
-	if (paging(c, &p.limit, &after, &ret) != 0)
+	if (api_page_args(c, PAGE_DEFAULT, PAGE_MAX, "a record id (a non-negative integer)",
+	                  &p.limit, &after, &ret) != 0)
 		return ret;
 	if (!(p.items = json_array()))
 		return api_reply_error(c, 500, NULL, "out of memory");
