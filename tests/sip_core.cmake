@@ -29,3 +29,11 @@ set_property(TEST sip_policy APPEND PROPERTY ENVIRONMENT "SIP_UA=$<TARGET_FILE:s
 # Credit control in the proxy: no credit, cut off on time, top-up by service code.
 koryo_script_test(sip_charging integration/sip_charging.sh TIMEOUT 150)
 set_property(TEST sip_charging APPEND PROPERTY ENVIRONMENT "SIP_UA=$<TARGET_FILE:sip_ua>")
+
+# The SMS centre through SIP: both forms, conversion, segments, kept
+# messages, reports, content rules, kill -9, expiry.
+add_executable(sms_phone sip/sms_phone.c)
+target_link_libraries(sms_phone PRIVATE koryo_sms_codec koryo_common)
+koryo_script_test(sip_sms integration/sip_sms.sh TIMEOUT 240)
+set_property(TEST sip_sms APPEND PROPERTY ENVIRONMENT "SIP_UA=$<TARGET_FILE:sip_ua>"
+             "SMS_PHONE=$<TARGET_FILE:sms_phone>")

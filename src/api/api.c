@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <stdarg.h>
@@ -83,6 +84,64 @@ json_t *api_json_time(int64_t t)
 json_t *api_json_opt(const char *s)
 {
 	return s && *s ? json_string(s) : json_null();
+}
+
+json_t *api_json_time_ms(int64_t ms)
+{
+	char buf[40];
+	if (ms <= 0)
+		return json_null();
+	clock_format_iso(ms / 1000, buf, sizeof(buf));
+	size_t n = strlen(buf);
+	if (n && buf[n - 1] == 'Z')
+		snprintf(buf + n - 1, sizeof(buf) - (n - 1), ".%03dZ", (int)(ms % 1000));
+	return json_string(buf);
+}
+
+json_t *api_json_digits(uint64_t v)
+{
+	char buf[24];
+	if (!v)
+		return json_null();
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	return json_string(buf);
+}
+
+void api_csv_field(FILE *f, const char *s, bool untrusted)
+{
+	bool quote = strpbrk(s, ",\"\r\n") != NULL;
+	if (quote)
+		fputc('"', f);
+	if (untrusted && s[0] && strchr("=+-@\t\r", s[0]))
+		fputc('\'', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	if (quote)
+		fputc('"', f);
+}
+
+void api_csv_record(FILE *f, json_t *o, const char *const *cols, size_t n, uint64_t untrusted)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = json_object_get(o, cols[i]);
+		char num[24];
+		const char *s = "";
+		if (json_is_string(v)) {
+			s = json_string_value(v);
+		} else if (json_is_integer(v)) {
+			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+			s = num;
+		} else if (json_is_boolean(v)) {
+			s = json_is_true(v) ? "true" : "false";
+		}
+		if (i)
+			fputc(',', f);
+		api_csv_field(f, s, i < 64 && (untrusted >> i & 1));
+	}
+	fputs("\r\n", f);
 }
 
 json_t *api_body_object(struct MHD_Connection *c, struct api_request *req, enum MHD_Result *ret)
@@ -376,6 +435,7 @@ int api_start(const struct api_options *opt, struct hlr_registry *reg, struct ap
 	srv->policy = opt->policy;
 	srv->ocs = opt->ocs;
 	srv->sms_rules = opt->sms_rules;
+	srv->smsc = opt->smsc;
 	srv->queue = opt->queue;
 	snprintf(srv->token, sizeof(srv->token), "%s", opt->token);
 	snprintf(srv->tmp_dir, sizeof(srv->tmp_dir), "%s", opt->tmp_dir);

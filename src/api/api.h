@@ -10,6 +10,7 @@ struct sip_server;
 struct sip_core;
 struct policy;
 struct sms_rules;
+struct smsc;
 struct ocs;
 struct store_queue;
 struct api_server;
@@ -27,6 +28,7 @@ struct api_options {
 	struct policy *policy;       /* the policy engine (/v1/policy) */
 	struct ocs *ocs;             /* online charging (/v1/charging) */
 	struct sms_rules *sms_rules; /* the SMS content rules (/v1/sms); NULL: off */
+	struct smsc *smsc;           /* the SMS centre (/v1/sms/messages...); NULL: off */
 	struct store_queue *queue;   /* the group commit, for /metrics */
 };
 

@@ -377,24 +377,6 @@ static json_t *cdr_json(const struct ocs_cdr *r)
 	return o;
 }
 
-/* RFC 4180; a field from a phone (the session) that a spreadsheet would run
- * as a formula gets a leading '. */
-static void csv_field(FILE *f, const char *s, bool untrusted)
-{
-	bool quote = strpbrk(s, ",\"\r\n") != NULL;
-	if (quote)
-		fputc('"', f);
-	if (untrusted && s[0] && strchr("=+-@\t\r", s[0]))
-		fputc('\'', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	if (quote)
-		fputc('"', f);
-}
-
 static void cdr_one(void *ctx, const struct ocs_cdr *r)
 {
 	struct page *p = ctx;
@@ -424,7 +406,7 @@ static void cdr_one(void *ctx, const struct ocs_cdr *r)
 		}
 		if (i)
 			fputc(',', p->f);
-		csv_field(p->f, s, i == 2);
+		api_csv_field(p->f, s, i == 2);
 	}
 	fputs("\r\n", p->f);
 	json_decref(o);
@@ -769,7 +751,7 @@ static enum MHD_Result sms_post(struct api_server *srv, struct MHD_Connection *c
 	}
 	struct wait w;
 	wait_init(&w);
-	wait_end(&w, ocs_sms_charge(srv->ocs, op_id, imsi, dest, wait_done, &w));
+	wait_end(&w, ocs_sms_charge(srv->ocs, op_id, imsi, dest, 1, wait_done, &w));
 	ret = status_reply(c, &w.g, json_pack("{s:s,s:s}", "op_id", op_id, "message", w.g.reason));
 out:
 	json_decref(o);

@@ -73,7 +73,8 @@ struct api_server {
 	struct sip_core *sip_core;
 	struct policy *policy;       /* NULL: the policy endpoints answer 404 */
 	struct ocs *ocs;             /* NULL: the charging endpoints answer 404 */
-	struct sms_rules *sms_rules; /* NULL: the SMS endpoints answer 404 */
+	struct sms_rules *sms_rules; /* NULL: the SMS rules endpoints answer 404 */
+	struct smsc *smsc;           /* NULL: the SMS centre endpoints answer 404 */
 	struct store_queue *queue;
 	struct histogram latency[ROUTE_COUNT];
 	struct api_import_table imports;
@@ -110,7 +111,24 @@ enum MHD_Result api_reply_text_header(struct MHD_Connection *c, unsigned status,
  * request's body as a JSON object, or NULL with a 400 queued in *ret. */
 json_t *api_json_time(int64_t t);
 json_t *api_json_opt(const char *s);
+/* A time in unix milliseconds as ISO 8601 UTC with milliseconds
+ * ("2026-11-22T11:00:00.123Z"), or null when not set (<= 0). */
+json_t *api_json_time_ms(int64_t ms);
+/* An IMSI or MSISDN as a string of digits (as the subscriber's JSON shows
+ * them: they overflow a JSON number's safe range), or null for 0 (none). */
+json_t *api_json_digits(uint64_t v);
 json_t *api_body_object(struct MHD_Connection *c, struct api_request *req, enum MHD_Result *ret);
+
+/* One CSV field (RFC 4180 quoting); a field from a phone (untrusted) that a
+ * spreadsheet would run as a formula gets a leading '. */
+void api_csv_field(FILE *f, const char *s, bool untrusted);
+/* One record of a CSV export (RFC 4180, CRLF): the members cols[0..n) of o
+ * in that order, strings as they are, integers in decimal, null and others
+ * empty. Fields holding a comma, a quote or a line break are quoted, their
+ * quotes doubled. A column whose bit is set in untrusted holds what a phone
+ * sent: starting with = + - @ tab or CR it gets a leading ', so that a
+ * spreadsheet shows it instead of running it as a formula. */
+void api_csv_record(FILE *f, json_t *o, const char *const *cols, size_t n, uint64_t untrusted);
 
 /* A paged list's ?limit= (1..max, default def) and ?after= (an id, 0 when
  * absent; after_is says what it is for the error: "a sequence number").
@@ -170,7 +188,7 @@ enum MHD_Result api_policy_handle(struct api_server *srv, struct MHD_Connection 
 /* Online charging (api_charging.c): every path under /v1/charging. */
 enum MHD_Result api_charging_handle(struct api_server *srv, struct MHD_Connection *c,
                                     struct api_request *req, const char *method, const char *rest);
-/* The SMS content rules (api_sms.c): every path under /v1/sms; rest is the
- * path after "/v1/sms" ("" or "/..."). */
+/* The SMS content rules and the SMS centre (api_sms.c): every path under
+ * /v1/sms; rest is the path after "/v1/sms" ("" or "/..."). */
 enum MHD_Result api_sms_handle(struct api_server *srv, struct MHD_Connection *c,
                                struct api_request *req, const char *method, const char *rest);

@@ -10,6 +10,7 @@
 #include "hlr/registry.h"
 #include "sip/sip_core.h"
 #include "sip/sip_server.h"
+#include "sms/smsc.h"
 #include "store/store.h"
 #include "store/store_queue.h"
 
@@ -277,6 +278,61 @@ enum MHD_Result api_metrics_handle(struct api_server *srv, struct MHD_Connection
 		    (unsigned long long)cs.refused_no_credit,
 		    (unsigned long long)cs.ended_no_credit, (unsigned long long)cs.ended_by_policy,
 		    (unsigned long long)cs.service_requests);
+	}
+	if (srv->smsc) {
+		struct smsc_stats ms;
+		smsc_get_stats(srv->smsc, &ms);
+		tb_append(
+		    &tb,
+		    "# HELP koryo_sms_submitted_total SMS submissions accepted (stored and "
+		    "charged; held ones included).\n"
+		    "# TYPE koryo_sms_submitted_total counter\nkoryo_sms_submitted_total %llu\n"
+		    "# HELP koryo_sms_refused_total SMS submissions refused by the policy or a "
+		    "content rule.\n"
+		    "# TYPE koryo_sms_refused_total counter\nkoryo_sms_refused_total %llu\n"
+		    "# HELP koryo_sms_no_credit_total SMS submissions refused by charging.\n"
+		    "# TYPE koryo_sms_no_credit_total counter\nkoryo_sms_no_credit_total %llu\n"
+		    "# HELP koryo_sms_delivered_total Messages and status reports delivered.\n"
+		    "# TYPE koryo_sms_delivered_total counter\nkoryo_sms_delivered_total %llu\n"
+		    "# HELP koryo_sms_expired_total Messages given up at the end of their "
+		    "validity period.\n"
+		    "# TYPE koryo_sms_expired_total counter\nkoryo_sms_expired_total %llu\n"
+		    "# HELP koryo_sms_failed_total Messages given up after a permanent "
+		    "failure.\n"
+		    "# TYPE koryo_sms_failed_total counter\nkoryo_sms_failed_total %llu\n"
+		    "# HELP koryo_sms_delivery_attempts_total Delivery attempts started.\n"
+		    "# TYPE koryo_sms_delivery_attempts_total counter\n"
+		    "koryo_sms_delivery_attempts_total %llu\n"
+		    "# HELP koryo_sms_delivery_retries_total Delivery attempts after a "
+		    "temporary failure.\n"
+		    "# TYPE koryo_sms_delivery_retries_total counter\n"
+		    "koryo_sms_delivery_retries_total %llu\n"
+		    "# HELP koryo_sms_status_reports_sent_total Status reports sent to "
+		    "senders.\n"
+		    "# TYPE koryo_sms_status_reports_sent_total counter\n"
+		    "koryo_sms_status_reports_sent_total %llu\n"
+		    "# HELP koryo_sms_incomplete_dropped_total Concatenated messages dropped "
+		    "because segments never came.\n"
+		    "# TYPE koryo_sms_incomplete_dropped_total counter\n"
+		    "koryo_sms_incomplete_dropped_total %llu\n"
+		    "# HELP koryo_sms_waiting Messages stored and not final now (held "
+		    "included).\n"
+		    "# TYPE koryo_sms_waiting gauge\nkoryo_sms_waiting %llu\n"
+		    "# HELP koryo_sms_held Messages held for review by a content rule now.\n"
+		    "# TYPE koryo_sms_held gauge\nkoryo_sms_held %llu\n"
+		    "# HELP koryo_sms_deliveries_in_flight Delivery attempts not yet ended.\n"
+		    "# TYPE koryo_sms_deliveries_in_flight gauge\n"
+		    "koryo_sms_deliveries_in_flight %llu\n"
+		    "# HELP koryo_sms_segments_waiting Segments of concatenated messages "
+		    "waiting for the others.\n"
+		    "# TYPE koryo_sms_segments_waiting gauge\nkoryo_sms_segments_waiting %llu\n",
+		    (unsigned long long)ms.submitted, (unsigned long long)ms.refused,
+		    (unsigned long long)ms.no_credit, (unsigned long long)ms.delivered,
+		    (unsigned long long)ms.expired, (unsigned long long)ms.failed,
+		    (unsigned long long)ms.attempts, (unsigned long long)ms.retries,
+		    (unsigned long long)ms.reports_sent, (unsigned long long)ms.incomplete_dropped,
+		    (unsigned long long)ms.waiting, (unsigned long long)ms.held,
+		    (unsigned long long)ms.in_flight, (unsigned long long)ms.segments_waiting);
 	}
 	if (tb.oom) {
 		free(tb.s);

@@ -247,27 +247,6 @@ static json_t *cdr_json(const struct sip_cdr *r)
 	return o;
 }
 
-/* One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line
- * break, quotes doubled. The Call-ID and the cells come from the phones; a
- * spreadsheet would run one starting with = + - @ as a formula, so those
- * fields (untrusted is set) get a leading ' when they start so. */
-static void csv_field(FILE *f, const char *s, bool untrusted)
-{
-	bool quote = strpbrk(s, ",\"\r\n") != NULL;
-	bool defuse = untrusted && s[0] && strchr("=+-@\t\r", s[0]);
-	if (quote)
-		fputc('"', f);
-	if (defuse)
-		fputc('\'', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	if (quote)
-		fputc('"', f);
-}
-
 /* A CDR as a CSV record: the JSON's members in the same order, null empty. */
 static void cdr_csv(FILE *f, const struct sip_cdr *r)
 {
@@ -284,9 +263,9 @@ static void cdr_csv(FILE *f, const struct sip_cdr *r)
 		}
 		if (i)
 			fputc(',', f);
-		csv_field(f, s,
-		          strcmp(cdr_columns[i], "call_id") == 0 ||
-		              strstr(cdr_columns[i], "_cell") != NULL);
+		api_csv_field(f, s,
+		              strcmp(cdr_columns[i], "call_id") == 0 ||
+		                  strstr(cdr_columns[i], "_cell") != NULL);
 	}
 	fputs("\r\n", f);
 	json_decref(o);

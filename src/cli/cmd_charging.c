@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_page.h"
 #include "cli/http.h"
 #include "cli/output.h"
 #include "cli/voucher.h"
@@ -216,10 +217,7 @@ static const char usage_list[] =
     "3 koryod unreachable or the token refused.\n";
 
 enum {
-	O_AFTER = CLI_OPT_FIRST_LOCAL,
-	O_LIMIT,
-	O_ALL,
-	O_FORMAT,
+	O_FORMAT = CLI_OPT_FIRST_LOCAL,
 	O_PIN,
 	O_OP_ID,
 	O_AMOUNT,
@@ -481,193 +479,12 @@ static void cdr_row(json_t *row)
 		free(v[i]);
 }
 
-/* What a paged listing prints: the member holding a page's items, how a
- * table shows them, and how to ask for the next page. */
-struct pager {
-	const char *items; /* "rows" or "cdrs" */
-	void (*header)(void);
-	void (*row)(json_t *item);
-	const char *more; /* "koryo account ledger KEY" */
-	bool started, members;
-};
-
-/* One JSON page: printed, and the next page's cursor in *next (0: none). */
-static int page_json(struct cli_ctx *ctx, struct pager *pg, const char *path, bool all,
-                     long long *next)
-{
-	struct cli_reply r;
-	json_t *items, *n, *item;
-	size_t i;
-	int rc;
-
-	*next = 0;
-	if ((rc = cli_http_request(ctx, "GET", path, NULL, &r)))
-		return rc;
-	if (r.status != 200) {
-		rc = cli_print_api_error(&r);
-		cli_reply_free(&r);
-		return rc;
-	}
-	items = json_object_get(r.json, pg->items);
-	n = json_object_get(r.json, "next_after");
-	if (!json_is_array(items) || (n && !json_is_null(n) && !json_is_integer(n))) {
-		fprintf(stderr, "koryo: koryod answered 200 without a page of %s\n", pg->items);
-		cli_reply_free(&r);
-		return CLI_EXIT_REFUSED;
-	}
-	if (ctx->json && !all) {
-		cli_print_json(r.json);
-	} else {
-		if (!pg->started && ctx->json)
-			printf("{\n  \"%s\": [", pg->items);
-		else if (!pg->started)
-			pg->header();
-		pg->started = true;
-		json_array_foreach(items, i, item)
-		{
-			if (ctx->json) {
-				char *s = json_dumps(item, JSON_COMPACT);
-				if (s)
-					printf("%s\n    %s", pg->members ? "," : "", s);
-				free(s);
-				pg->members = true;
-			} else {
-				pg->row(item);
-			}
-		}
-	}
-	*next = json_is_integer(n) ? json_integer_value(n) : 0;
-	cli_reply_free(&r);
-	return CLI_EXIT_OK;
-}
-
-/* One CSV or JSON-lines page as koryod sent it, less the CSV header after
- * the first page; the cursor comes in a header. */
-static int page_text(struct cli_ctx *ctx, struct pager *pg, const char *path, bool csv,
-                     long long *next)
-{
-	struct cli_text_reply r;
-	const char *body;
-	int rc;
-
-	*next = 0;
-	if ((rc = cli_http_get_text(ctx, path, "X-Koryo-Next-After", &r)))
-		return rc;
-	if (r.reply.status != 200) {
-		rc = cli_print_api_error(&r.reply);
-		cli_text_reply_free(&r);
-		return rc;
-	}
-	body = r.body;
-	if (csv && pg->started) {
-		const char *nl = strchr(body, '\n');
-		body = nl ? nl + 1 : body + strlen(body);
-	}
-	pg->started = true;
-	fwrite(body, 1, r.len - (size_t)(body - r.body), stdout);
-	if (r.header) {
-		char *end;
-		*next = strtoll(r.header, &end, 10);
-		if (*end || *next <= 0) {
-			fprintf(stderr, "koryo: koryod's next page (%s) is no id\n", r.header);
-			rc = CLI_EXIT_REFUSED;
-		}
-	}
-	cli_text_reply_free(&r);
-	return rc;
-}
-
-/* Walks the pages of base ("/v1/charging/ledger?" or with a query begun)
- * from after; format NULL for JSON pages, else "csv" or "jsonl". */
-static int pages(struct cli_ctx *ctx, struct pager *pg, const char *base, const char *limit,
-                 unsigned long long after, bool all, const char *format)
-{
-	int rc = CLI_EXIT_OK;
-
-	for (;;) {
-		char *path = NULL;
-		long long next;
-		/* The limit goes as given, for koryod to judge (1 to 1000). */
-		if (asprintf(&path, "%safter=%llu%s%s%s%s", base, after, limit ? "&limit=" : "",
-		             limit ? limit : "", format ? "&format=" : "",
-		             format ? format : "") < 0)
-			return oom();
-		rc = format ? page_text(ctx, pg, path, strcmp(format, "csv") == 0, &next)
-		            : page_json(ctx, pg, path, all, &next);
-		free(path);
-		if (rc || !next)
-			break;
-		/* A next that does not move would page forever. */
-		if ((unsigned long long)next <= after) {
-			fprintf(stderr, "koryo: koryod's next page (%lld) does not follow %llu\n",
-			        next, after);
-			rc = CLI_EXIT_REFUSED;
-			break;
-		}
-		after = (unsigned long long)next;
-		if (!all) {
-			if (!ctx->json && !format)
-				fprintf(stderr, "(more: %s --after %llu, or --all)\n", pg->more,
-				        after);
-			break;
-		}
-	}
-	if (ctx->json && all && !format && rc == CLI_EXIT_OK) {
-		if (!pg->started)
-			printf("{\n  \"%s\": [", pg->items);
-		fputs("\n  ],\n  \"next_after\": null\n}\n", stdout);
-	}
-	return rc;
-}
-
-/* The options every paged list takes. */
-struct page_opts {
-	const char *after, *limit;
-	bool all;
-};
-
-static int page_opt(int c, struct page_opts *po)
-{
-	switch (c) {
-	case O_AFTER:
-		po->after = optarg;
-		return 1;
-	case O_LIMIT:
-		po->limit = optarg;
-		return 1;
-	case O_ALL:
-		po->all = true;
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-static int page_check(const char *cmd, const struct page_opts *po, unsigned long long *after)
-{
-	unsigned long long limit;
-	int rc;
-
-	*after = 0;
-	if (po->after && (rc = cli_parse_u64(cmd, "--after", po->after, after)))
-		return rc;
-	if (po->limit && (rc = cli_parse_u64(cmd, "--limit", po->limit, &limit)))
-		return rc;
-	return 0;
-}
-
-/* clang-format off */
-#define PAGE_OPTIONS                                            \
-	{"after", required_argument, NULL, O_AFTER},            \
-	{"limit", required_argument, NULL, O_LIMIT},            \
-	{"all", no_argument, NULL, O_ALL}
-/* clang-format on */
-
 static int account_ledger(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {PAGE_OPTIONS, CLI_GLOBAL_OPTIONS, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    CLI_PAGE_OPTIONS, CLI_GLOBAL_OPTIONS, {NULL, 0, NULL, 0}};
 	const char *cmd = "account ledger";
-	struct page_opts po = {0};
+	struct cli_page_opts po = {0};
 	unsigned long long after;
 	char *base = NULL, *more = NULL;
 	int c, rc;
@@ -678,12 +495,12 @@ static int account_ledger(struct cli_ctx *ctx, int argc, char **argv)
 			fputs(usage_ledger, stdout);
 			return CLI_EXIT_OK;
 		}
-		if (!page_opt(c, &po))
+		if (!cli_page_opt(c, &po))
 			return CLI_EXIT_USAGE;
 	}
 	if (optind + 1 < argc)
 		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
-	if ((rc = page_check(cmd, &po, &after)))
+	if ((rc = cli_page_check(cmd, &po, &after)))
 		return rc;
 	if (optind < argc) {
 		if ((rc = account_path(cmd, argv[optind], "/ledger?", &base)))
@@ -697,9 +514,9 @@ static int account_ledger(struct cli_ctx *ctx, int argc, char **argv)
 		free(base);
 		return oom();
 	}
-	struct pager pg = {
+	struct cli_pager pg = {
 	    .items = "rows", .header = ledger_header, .row = ledger_row, .more = more};
-	rc = pages(ctx, &pg, base, po.limit, after, po.all, NULL);
+	rc = cli_pages(ctx, &pg, base, &po, after, NULL);
 	free(base);
 	free(more);
 	return rc;
@@ -708,13 +525,13 @@ static int account_ledger(struct cli_ctx *ctx, int argc, char **argv)
 static int account_cdrs(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    PAGE_OPTIONS,
+	    CLI_PAGE_OPTIONS,
 	    {"format", required_argument, NULL, O_FORMAT},
 	    CLI_GLOBAL_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	const char *cmd = "account cdrs", *format = NULL;
-	struct page_opts po = {0};
+	struct cli_page_opts po = {0};
 	unsigned long long after;
 	int c, rc;
 
@@ -726,7 +543,7 @@ static int account_cdrs(struct cli_ctx *ctx, int argc, char **argv)
 		}
 		if (c == O_FORMAT)
 			format = optarg;
-		else if (!page_opt(c, &po))
+		else if (!cli_page_opt(c, &po))
 			return CLI_EXIT_USAGE;
 	}
 	if (optind < argc)
@@ -740,11 +557,11 @@ static int account_cdrs(struct cli_ctx *ctx, int argc, char **argv)
 		ctx->json = true;
 	if (format && (strcmp(format, "table") == 0 || strcmp(format, "json") == 0))
 		format = NULL;
-	if ((rc = page_check(cmd, &po, &after)))
+	if ((rc = cli_page_check(cmd, &po, &after)))
 		return rc;
-	struct pager pg = {
+	struct cli_pager pg = {
 	    .items = "cdrs", .header = cdr_header, .row = cdr_row, .more = "koryo account cdrs"};
-	return pages(ctx, &pg, "/v1/charging/cdrs?", po.limit, after, po.all, format);
+	return cli_pages(ctx, &pg, "/v1/charging/cdrs?", &po, after, format);
 }
 
 /* --- top-ups and adjustments ------------------------------------------------------------- */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_page.h"
 #include "cli/http.h"
 #include "cli/output.h"
 
@@ -101,7 +102,8 @@ static const char usage_audit[] =
     "  --after ID           start after the record with this ID\n"
     "  --limit N            page size, 1 to 1000 (koryod's default: 100)\n"
     "  --all                follow the pages to the end\n"
-    "  --json               print koryod's JSON page instead\n"
+    "  --json               print koryod's JSON page instead; with --all, one\n"
+    "                       object {\"audit\": [every record], \"next_after\": null}\n"
     "\n"
     "Exit status: 0 listed, 1 koryod refused an option, 2 usage error,\n"
     "3 koryod unreachable or the token refused.\n";
@@ -128,9 +130,6 @@ enum {
 	O_REASON,
 	O_SMS,
 	O_APN,
-	O_AFTER,
-	O_LIMIT,
-	O_ALL,
 };
 
 static int oom(void)
@@ -477,100 +476,36 @@ static char *audit_cell(json_t *row, size_t col)
 static int cmd_audit(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"after", required_argument, NULL, O_AFTER},
-	    {"limit", required_argument, NULL, O_LIMIT},
-	    {"all", no_argument, NULL, O_ALL},
+	    CLI_PAGE_OPTIONS,
 	    CLI_GLOBAL_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	static const char *const headers[] = {"ID", "AT", "ACTOR", "OBJECT", "BEFORE", "AFTER"};
-	const char *cmd = "policy audit", *limit_s = NULL;
-	unsigned long long after = 0, limit = 0;
-	bool all = false;
+	const char *cmd = "policy audit";
+	struct cli_page_opts po = {0};
+	unsigned long long after;
 	int c, rc;
 	optind = 0;
 	while ((c = cli_getopt(ctx, argc, argv, opts, cmd)) != -1) {
-		switch (c) {
-		case CLI_OPT_HELP:
+		if (c == CLI_OPT_HELP) {
 			fputs(usage_audit, stdout);
 			return CLI_EXIT_OK;
-		case O_AFTER:
-			if ((rc = cli_parse_u64(cmd, "--after", optarg, &after)))
-				return rc;
-			break;
-		case O_LIMIT:
-			if ((rc = cli_parse_u64(cmd, "--limit", optarg, &limit)))
-				return rc;
-			limit_s = optarg;
-			break;
-		case O_ALL:
-			all = true;
-			break;
-		default:
-			return CLI_EXIT_USAGE;
 		}
+		if (!cli_page_opt(c, &po))
+			return CLI_EXIT_USAGE;
 	}
 	if (optind < argc)
 		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-	/* The pages are joined into one table (or one JSON list) before printing,
-	 * so that the columns line up across them. */
-	json_t *rows = json_array();
-	if (!rows)
-		return oom();
-	for (;;) {
-		char *path = NULL;
-		struct cli_reply r;
-		if (asprintf(&path, "/v1/policy/audit?after=%llu%s%s", after,
-		             limit_s ? "&limit=" : "", limit_s ? limit_s : "") < 0) {
-			json_decref(rows);
-			return oom();
-		}
-		rc = cli_http_request(ctx, "GET", path, NULL, &r);
-		free(path);
-		if (rc)
-			break;
-		json_t *page = json_object_get(r.json, "audit"),
-		       *next = json_object_get(r.json, "next_after");
-		if (r.status != 200) {
-			rc = cli_print_api_error(&r);
-			cli_reply_free(&r);
-			break;
-		}
-		if (!json_is_array(page)) {
-			fprintf(stderr, "koryo: koryod answered 200 without a page of the audit\n");
-			cli_reply_free(&r);
-			rc = CLI_EXIT_REFUSED;
-			break;
-		}
-		json_array_extend(rows, page);
-		long long n = json_is_integer(next) ? json_integer_value(next) : 0;
-		cli_reply_free(&r);
-		if (n <= 0)
-			break;
-		if ((unsigned long long)n <= after) {
-			fprintf(stderr, "koryo: koryod's next page (%lld) does not follow %llu\n",
-			        n, after);
-			rc = CLI_EXIT_REFUSED;
-			break;
-		}
-		after = (unsigned long long)n;
-		if (!all) {
-			fprintf(stderr, "(more: koryo policy audit --after %llu, or --all)\n",
-			        after);
-			break;
-		}
-	}
-	if (rc == CLI_EXIT_OK) {
-		if (ctx->json) {
-			json_t *o = json_pack("{s:O,s:n}", "audit", rows, "next_after");
-			cli_print_json(o);
-			json_decref(o);
-		} else {
-			cli_print_table(stdout, headers, 6, rows, audit_cell);
-		}
-	}
-	json_decref(rows);
-	return rc;
+	if ((rc = cli_page_check(cmd, &po, &after)))
+		return rc;
+	/* The pages are joined into one table before printing, so that the
+	 * columns line up across them. */
+	struct cli_pager pg = {.items = "audit",
+	                       .more = "koryo policy audit",
+	                       .headers = headers,
+	                       .ncols = 6,
+	                       .cell = audit_cell};
+	return cli_pages(ctx, &pg, "/v1/policy/audit?", &po, after, NULL);
 }
 
 int cli_cmd_policy(struct cli_ctx *ctx, int argc, char **argv)

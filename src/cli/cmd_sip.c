@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_page.h"
 #include "cli/http.h"
 #include "cli/output.h"
 
@@ -60,17 +61,8 @@ static const char usage_cdrs[] =
     "  koryo cdrs --after 41200 --csv --all | tail -n +2 >> cdrs.csv\n";
 
 enum {
-	O_AFTER = CLI_OPT_FIRST_LOCAL,
-	O_LIMIT,
-	O_ALL,
-	O_CSV,
+	O_CSV = CLI_OPT_FIRST_LOCAL,
 };
-
-static int oom(void)
-{
-	fprintf(stderr, "koryo: out of memory\n");
-	return CLI_EXIT_UNREACHABLE;
-}
 
 static char *duration_text(json_t *row, const char *member)
 {
@@ -173,177 +165,38 @@ static void cdr_row(json_t *cdr)
 		free(v[i]);
 }
 
-/* What the pages printed so far have opened. */
-struct cdrs_out {
-	bool started; /* the header row, CSV line or JSON document start is out */
-	bool members; /* the joined JSON array has a member (the next needs a comma) */
-};
-
-/* One page: its records printed (table rows, or members of the joined
- * --all --json document), the cursor of the next page in *next (0: none).
- * Returns an exit code; CLI_EXIT_OK to go on. */
-static int cdrs_page_json(struct cli_ctx *ctx, const char *path, bool all, struct cdrs_out *o,
-                          long long *next)
-{
-	struct cli_reply r;
-	json_t *cdrs, *n;
-	size_t i;
-	json_t *cdr;
-	int rc;
-
-	*next = 0;
-	if ((rc = cli_http_request(ctx, "GET", path, NULL, &r)))
-		return rc;
-	cdrs = json_object_get(r.json, "cdrs");
-	n = json_object_get(r.json, "next_after");
-	if (r.status != 200) {
-		rc = cli_print_api_error(&r);
-		cli_reply_free(&r);
-		return rc;
-	}
-	if (!json_is_array(cdrs) || (n && !json_is_null(n) && !json_is_integer(n))) {
-		fprintf(stderr, "koryo: koryod answered 200 without a page of records\n");
-		cli_reply_free(&r);
-		return CLI_EXIT_REFUSED;
-	}
-	if (ctx->json && !all) {
-		cli_print_json(r.json);
-	} else {
-		if (!o->started && ctx->json)
-			fputs("{\n  \"cdrs\": [", stdout);
-		else if (!o->started)
-			cdr_header();
-		o->started = true;
-		json_array_foreach(cdrs, i, cdr)
-		{
-			if (ctx->json) {
-				char *s = json_dumps(cdr, JSON_COMPACT);
-				if (s)
-					printf("%s\n    %s", o->members ? "," : "", s);
-				free(s);
-				o->members = true;
-			} else {
-				cdr_row(cdr);
-			}
-		}
-	}
-	*next = json_is_integer(n) ? json_integer_value(n) : 0;
-	cli_reply_free(&r);
-	return CLI_EXIT_OK;
-}
-
-/* The same page as CSV, printed as koryod sent it, less the header line
- * after the first page. */
-static int cdrs_page_csv(struct cli_ctx *ctx, const char *path, struct cdrs_out *o, long long *next)
-{
-	struct cli_text_reply r;
-	const char *body;
-	int rc;
-
-	*next = 0;
-	if ((rc = cli_http_get_text(ctx, path, "X-Koryo-Next-After", &r)))
-		return rc;
-	if (r.reply.status != 200) {
-		rc = cli_print_api_error(&r.reply);
-		cli_text_reply_free(&r);
-		return rc;
-	}
-	body = r.body;
-	if (o->started) {
-		const char *nl = strchr(body, '\n');
-		body = nl ? nl + 1 : body + strlen(body);
-	}
-	o->started = true;
-	fwrite(body, 1, r.len - (size_t)(body - r.body), stdout);
-	if (r.header) {
-		char *end;
-		*next = strtoll(r.header, &end, 10);
-		if (*end || *next <= 0) {
-			fprintf(stderr, "koryo: koryod's next page (%s) is no record id\n",
-			        r.header);
-			rc = CLI_EXIT_REFUSED;
-		}
-	}
-	cli_text_reply_free(&r);
-	return rc;
-}
-
 int cli_cmd_cdrs(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"after", required_argument, NULL, O_AFTER},
-	    {"limit", required_argument, NULL, O_LIMIT},
-	    {"all", no_argument, NULL, O_ALL},
+	    CLI_PAGE_OPTIONS,
 	    {"csv", no_argument, NULL, O_CSV},
 	    CLI_GLOBAL_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	const char *cmd = "cdrs";
-	const char *after_s = NULL, *limit_s = NULL;
-	unsigned long long after = 0, limit = 0;
-	bool all = false, csv = false;
-	struct cdrs_out out = {0};
-	int c, rc = CLI_EXIT_OK;
+	struct cli_page_opts po = {0};
+	unsigned long long after;
+	bool csv = false;
+	int c, rc;
 
 	optind = 0;
 	while ((c = cli_getopt(ctx, argc, argv, opts, cmd)) != -1) {
-		switch (c) {
-		case CLI_OPT_HELP:
+		if (c == CLI_OPT_HELP) {
 			fputs(usage_cdrs, stdout);
 			return CLI_EXIT_OK;
-		case O_AFTER:
-			after_s = optarg;
-			break;
-		case O_LIMIT:
-			limit_s = optarg;
-			break;
-		case O_ALL:
-			all = true;
-			break;
-		case O_CSV:
-			csv = true;
-			break;
-		default:
-			return CLI_EXIT_USAGE;
 		}
+		if (c == O_CSV)
+			csv = true;
+		else if (!cli_page_opt(c, &po))
+			return CLI_EXIT_USAGE;
 	}
 	if (optind < argc)
 		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
 	if (csv && ctx->json)
 		return cli_usage_error(cmd, "give --csv or --json, not both");
-	if (after_s && (rc = cli_parse_u64(cmd, "--after", after_s, &after)))
+	if ((rc = cli_page_check(cmd, &po, &after)))
 		return rc;
-	if (limit_s && (rc = cli_parse_u64(cmd, "--limit", limit_s, &limit)))
-		return rc;
-
-	for (;;) {
-		char *path = NULL;
-		long long next;
-		/* The limit goes as given, for koryod to judge (1 to 1000). */
-		if (asprintf(&path, "/v1/cdrs?after=%llu%s%s%s", after, limit_s ? "&limit=" : "",
-		             limit_s ? limit_s : "", csv ? "&format=csv" : "") < 0)
-			return oom();
-		rc = csv ? cdrs_page_csv(ctx, path, &out, &next)
-		         : cdrs_page_json(ctx, path, all, &out, &next);
-		free(path);
-		if (rc || !next)
-			break;
-		/* A next that does not move would page forever. */
-		if ((unsigned long long)next <= after) {
-			fprintf(stderr, "koryo: koryod's next page (%lld) does not follow %llu\n",
-			        next, after);
-			rc = CLI_EXIT_REFUSED;
-			break;
-		}
-		after = (unsigned long long)next;
-		if (!all) {
-			if (!ctx->json)
-				fprintf(stderr, "(more: koryo cdrs --after %llu, or --all)\n",
-				        after);
-			break;
-		}
-	}
-	if (ctx->json && all && rc == CLI_EXIT_OK)
-		fputs("\n  ],\n  \"next_after\": null\n}\n", stdout);
-	return rc;
+	struct cli_pager pg = {
+	    .items = "cdrs", .header = cdr_header, .row = cdr_row, .more = "koryo cdrs"};
+	return cli_pages(ctx, &pg, "/v1/cdrs?", &po, after, csv ? "csv" : NULL);
 }

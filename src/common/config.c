@@ -34,6 +34,13 @@ void koryo_config_defaults(struct koryo_config *cfg)
 	cfg->sip_auth_fail_limit = 10;
 	cfg->sip_auth_fail_window = 60;
 	cfg->charging = true;
+	cfg->sms_validity = 2 * 86400;
+	cfg->sms_max_validity = 7 * 86400;
+	cfg->sms_max_stored = 1000000;
+	cfg->sms_max_per_recipient = 200;
+	cfg->sms_window = 8;
+	cfg->sms_reassembly_timeout = 3600;
+	cfg->sms_delivery_timeout = 60;
 }
 
 /* A host name as a SIP URI carries it (RFC 3261 25.1 hostname): labels of
@@ -235,6 +242,13 @@ static int config_set(void *ctx, const char *key, const char *v, char *err, size
 	    {"sip.nonce_lifetime", &cfg->sip_nonce_lifetime, 10, 86400},
 	    {"sip.auth_fail_limit", &cfg->sip_auth_fail_limit, 1, 1000000},
 	    {"sip.auth_fail_window", &cfg->sip_auth_fail_window, 1, 86400},
+	    {"sms.validity", &cfg->sms_validity, 60, 63 * 7 * 86400},
+	    {"sms.max_validity", &cfg->sms_max_validity, 60, 63 * 7 * 86400},
+	    {"sms.max_stored", &cfg->sms_max_stored, 1, 100000000},
+	    {"sms.max_per_recipient", &cfg->sms_max_per_recipient, 1, 100000},
+	    {"sms.window", &cfg->sms_window, 1, 64},
+	    {"sms.reassembly_timeout", &cfg->sms_reassembly_timeout, 10, 7 * 86400},
+	    {"sms.delivery_timeout", &cfg->sms_delivery_timeout, 5, 3600},
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		if (strcmp(key, nums[i].key) != 0)
@@ -244,6 +258,20 @@ static int config_set(void *ctx, const char *key, const char *v, char *err, size
 			         nums[i].max, v);
 			return -1;
 		}
+		return 0;
+	}
+	if (strcmp(key, "sms.centre_address") == 0) {
+		size_t n = strlen(v);
+		bool ok = n >= 2 && n < sizeof(cfg->sms_address) && n <= 16 && v[0] == '+';
+		for (size_t i = 1; ok && i < n; i++)
+			ok = v[i] >= '0' && v[i] <= '9';
+		if (!ok) {
+			snprintf(err, errcap,
+			         "sms.centre_address: expected '+' and 1 to 15 digits, got '%s'",
+			         v);
+			return -1;
+		}
+		snprintf(cfg->sms_address, sizeof(cfg->sms_address), "%s", v);
 		return 0;
 	}
 	if (strcmp(key, "gsup.isd_timeout") == 0) {

@@ -36,6 +36,11 @@ struct koryo_config {
 	unsigned sip_auth_fail_limit, sip_auth_fail_window;
 	long long clock_offset; /* seconds added to the wall clock (tests, simulations) */
 	bool charging;          /* calls and messages go through credit control */
+	/* The SMS centre (docs/sms-centre.md). */
+	char sms_address[24]; /* its E.164 number, "+" and digits; "" = +<country code>0 */
+	unsigned sms_validity, sms_max_validity; /* seconds */
+	unsigned sms_max_stored, sms_max_per_recipient, sms_window;
+	unsigned sms_reassembly_timeout, sms_delivery_timeout; /* seconds */
 };
 
 /* Fills cfg with the defaults. */

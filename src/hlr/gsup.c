@@ -48,6 +48,9 @@ enum gsup_iei {
 	IEI_SM_RP_DA = 0x41,
 	IEI_SM_RP_OA = 0x42,
 	IEI_SM_RP_UI = 0x43,
+	IEI_SM_RP_CAUSE = 0x44,
+	IEI_SM_RP_MMS = 0x45,
+	IEI_SM_ALERT_REASON = 0x46,
 	IEI_IMEI = 0x50,
 	IEI_IMEI_RESULT = 0x51,
 	IEI_NUM_VECTORS = 0x52,
@@ -264,6 +267,24 @@ static bool u8_ie(const uint8_t *val, size_t vlen, uint8_t *dst)
 	return true;
 }
 
+/* SM-RP-DA/OA: a known identity type and, except for "none", an identity
+ * (libosmogsm refuses the message otherwise, so a peer never sends it). */
+static bool sm_rp_id_ok(const uint8_t *val, size_t vlen)
+{
+	if (vlen < 1)
+		return false;
+	switch (val[0]) {
+	case GSUP_SM_RP_ID_IMSI:
+	case GSUP_SM_RP_ID_MSISDN:
+	case GSUP_SM_RP_ID_SMSC:
+		return vlen >= 2;
+	case GSUP_SM_RP_ID_NONE:
+		return vlen == 1;
+	default:
+		return false;
+	}
+}
+
 /* Decodes every IE after the IMSI. Returns 0 or -EBADMSG. */
 static int decode_ies(struct tlv_iter *it, struct gsup_msg *m)
 {
@@ -351,16 +372,27 @@ static int decode_ies(struct tlv_iter *it, struct gsup_msg *m)
 			ok = m->has_sm_rp_mr = u8_ie(val, vlen, &m->sm_rp_mr);
 			break;
 		case IEI_SM_RP_DA:
+			ok = sm_rp_id_ok(val, vlen);
 			m->sm_rp_da = val;
 			m->sm_rp_da_len = vlen;
 			break;
 		case IEI_SM_RP_OA:
+			ok = sm_rp_id_ok(val, vlen);
 			m->sm_rp_oa = val;
 			m->sm_rp_oa_len = vlen;
 			break;
 		case IEI_SM_RP_UI:
 			m->sm_rp_ui = val;
 			m->sm_rp_ui_len = vlen;
+			break;
+		case IEI_SM_RP_CAUSE:
+			ok = m->has_sm_rp_cause = u8_ie(val, vlen, &m->sm_rp_cause);
+			break;
+		case IEI_SM_RP_MMS:
+			ok = m->has_sm_rp_mms = u8_ie(val, vlen, &m->sm_rp_mms);
+			break;
+		case IEI_SM_ALERT_REASON:
+			ok = m->has_sm_alert_reason = u8_ie(val, vlen, &m->sm_alert_reason);
 			break;
 		case IEI_IMEI:
 			ok = lv_number_decode(val, vlen, m->imei, sizeof(m->imei)) == 0;
@@ -382,7 +414,7 @@ static int decode_ies(struct tlv_iter *it, struct gsup_msg *m)
 		default:
 			/* Unknown, or not modelled here (a second IMSI, top-level
 			 * PDP context ids of DeleteSubscriberData, supported RAT
-			 * types, SM-RP cause/MMS, AN-APDU, RR/BSSAP/SM causes). */
+			 * types, AN-APDU, RR/BSSAP/SM causes). */
 			break;
 		}
 		if (!ok)
@@ -655,6 +687,12 @@ int gsup_encode(const struct gsup_msg *m, uint8_t *out, size_t cap)
 		put_tlv(&w, IEI_SM_RP_OA, m->sm_rp_oa, m->sm_rp_oa_len);
 	if (m->sm_rp_ui)
 		put_tlv(&w, IEI_SM_RP_UI, m->sm_rp_ui, m->sm_rp_ui_len);
+	if (m->has_sm_rp_mms)
+		put_tlv(&w, IEI_SM_RP_MMS, &m->sm_rp_mms, 1);
+	if (m->has_sm_rp_cause)
+		put_tlv(&w, IEI_SM_RP_CAUSE, &m->sm_rp_cause, 1);
+	if (m->has_sm_alert_reason)
+		put_tlv(&w, IEI_SM_ALERT_REASON, &m->sm_alert_reason, 1);
 	put_lv_number(&w, IEI_IMEI, m->imei, sizeof(m->imei));
 	if (m->has_imei_result)
 		put_tlv(&w, IEI_IMEI_RESULT, &m->imei_result, 1);
@@ -668,6 +706,38 @@ int gsup_encode(const struct gsup_msg *m, uint8_t *out, size_t cap)
 		put_tlv(&w, IEI_CURRENT_RAT, &m->current_rat, 1);
 
 	return w.err ? w.err : (int)w.n;
+}
+
+int gsup_sm_rp_id_build(uint8_t id, uint8_t ton_npi, const char *digits, uint8_t *out, size_t cap)
+{
+	/* An SMSC address or MSISDN has at most 20 digits (TS 24.011 8.2.5.1);
+	 * an IMSI 15. */
+	uint8_t v[2 + 10];
+	size_t n = 0;
+	v[n++] = id;
+	switch (id) {
+	case GSUP_SM_RP_ID_NONE:
+		break;
+	case GSUP_SM_RP_ID_MSISDN:
+	case GSUP_SM_RP_ID_SMSC:
+		v[n++] = ton_npi;
+		/* fall through */
+	case GSUP_SM_RP_ID_IMSI: {
+		if (!digits || !digits[0])
+			return -EINVAL;
+		int d = tbcd_encode(digits, id == GSUP_SM_RP_ID_IMSI ? IMSI_MAX_DIGITS : 20, v + n);
+		if (d < 0)
+			return d;
+		n += (size_t)d;
+		break;
+	}
+	default:
+		return -EINVAL;
+	}
+	if (n > cap)
+		return -EMSGSIZE;
+	memcpy(out, v, n);
+	return (int)n;
 }
 
 enum gsup_session_state_wire {

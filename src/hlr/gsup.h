@@ -66,6 +66,23 @@ enum gsup_cause {
 	GSUP_CAUSE_PROTO_ERR = 0x6f,
 };
 
+/* The identity type, first octet of SM-RP-DA and SM-RP-OA (libosmogsm
+ * gsup_sms.h; TS 29.002 7.6.8.1/2). IMSI: TBCD without a length octet;
+ * MSISDN and SMSC address: a TON/NPI octet, then BCD digits; none: the
+ * type octet alone (noSM-RP-DA / noSM-RP-OA). */
+enum gsup_sm_rp_id {
+	GSUP_SM_RP_ID_IMSI = 0x01,
+	GSUP_SM_RP_ID_MSISDN = 0x02,
+	GSUP_SM_RP_ID_SMSC = 0x03,
+	GSUP_SM_RP_ID_NONE = 0xff,
+};
+
+/* SM-Alert-Reason (TS 29.002 7.6.8.8) of a ReadyForSM. */
+enum gsup_sm_alert_reason {
+	GSUP_SM_ALERT_MS_PRESENT = 1,
+	GSUP_SM_ALERT_MEMORY_AVAILABLE = 2,
+};
+
 enum gsup_cn_domain { GSUP_CN_DOMAIN_PS = 1, GSUP_CN_DOMAIN_CS = 2 };
 
 /* Message class IE values. */
@@ -146,11 +163,23 @@ struct gsup_msg {
 	uint32_t session_id;
 	uint8_t session_state;
 
-	/* Opaque IEs, pointing into the decoded buffer (NULL when absent). */
-	const uint8_t *ss_info;
-	size_t ss_info_len;
+	/* SMS (TS 29.002 7.6.8): SM-RP-Cause is an RP cause (TS 24.011
+	 * 8.2.5.4), SM-RP-MMS non-zero means more messages follow. */
 	bool has_sm_rp_mr;
 	uint8_t sm_rp_mr;
+	bool has_sm_rp_cause;
+	uint8_t sm_rp_cause;
+	bool has_sm_rp_mms;
+	uint8_t sm_rp_mms;
+	bool has_sm_alert_reason;
+	uint8_t sm_alert_reason;
+
+	/* Opaque IEs, pointing into the decoded buffer (NULL when absent).
+	 * SM-RP-DA/OA hold the identity type octet (enum gsup_sm_rp_id) and
+	 * the identity; the decoder checks that shape (a known type; an
+	 * identity for every type but none), not the identity's digits. */
+	const uint8_t *ss_info;
+	size_t ss_info_len;
 	const uint8_t *sm_rp_da, *sm_rp_oa, *sm_rp_ui;
 	size_t sm_rp_da_len, sm_rp_oa_len, sm_rp_ui_len;
 	const uint8_t *source_name, *destination_name; /* NUL included, as on the wire */
@@ -172,6 +201,12 @@ int gsup_decode(const uint8_t *buf, size_t len, struct gsup_msg *out, uint8_t *c
  * -EINVAL for a field that cannot be encoded (a non-digit in a number, an APN
  * label over 63 octets). */
 int gsup_encode(const struct gsup_msg *m, uint8_t *out, size_t cap);
+
+/* Builds an SM-RP-DA/OA value of type id (IMSI: digits as TBCD; MSISDN and
+ * SMSC: the TON/NPI octet ton_npi then the digits as BCD; NONE: no digits)
+ * into out (cap octets). Returns the length, or -EINVAL (a non-digit, no
+ * digits, more than 20) or -EMSGSIZE. */
+int gsup_sm_rp_id_build(uint8_t id, uint8_t ton_npi, const char *digits, uint8_t *out, size_t cap);
 
 /* Initialises a response to req: same IMSI, Message Class, Session ID (with state
  * END for a final response), SM-RP-MR, and Source Name copied to Destination

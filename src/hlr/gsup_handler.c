@@ -232,6 +232,10 @@ static void ul_done(void *ctx, int rc)
 	gsup_reply_post(&p->to, &res);
 	LOGI("gsup", "IMSI='%s': attached %s at '%s'", p->to.imsi,
 	     p->cn_domain == GSUP_CN_DOMAIN_CS ? "CS" : "PS", p->node);
+	/* An attach is the MAP "MS present" alert: what waits for the
+	 * subscriber goes out now, behind the UL result on the same mailbox. */
+	if (p->cn_domain == GSUP_CN_DOMAIN_CS)
+		gsup_sms_recipient_ready(srv, p->to.imsi);
 
 	const char *old = hlr_registry_node_name(srv->reg, p->previous);
 	if (old && strcmp(old, p->node) != 0) {
@@ -439,6 +443,16 @@ void gsup_handle(struct gsup_conn *conn, struct gsup_msg *m)
 		break;
 	case GSUP_CHECK_IMEI_REQ:
 		rx_check_imei(conn, m);
+		break;
+	case GSUP_MO_FORWARD_SM_REQ:
+		gsup_sms_rx_mo_forward(conn, m);
+		break;
+	case GSUP_READY_FOR_SM_REQ:
+		gsup_sms_rx_ready(conn, m);
+		break;
+	case GSUP_MT_FORWARD_SM_RES:
+	case GSUP_MT_FORWARD_SM_ERR:
+		gsup_sms_rx_mt_answer(conn, m);
 		break;
 	case GSUP_AUTH_FAIL_REPORT:
 		LOGN("gsup", "IMSI='%s': authentication failure reported by '%s'", m->imsi,

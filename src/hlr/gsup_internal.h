@@ -40,6 +40,28 @@ struct gsup_lu {
 	struct gsup_reply_to to;
 };
 
+/* One SMS delivery attempt on its way to an MSC (gsup_sms.c): its TPDUs,
+ * sent one MT-Forward-SM at a time, on the worker that owns the MSC's
+ * connection. Owned by that worker's list from the mailbox hand-over until
+ * the attempt ends (smsc_delivery_done) and its timer has closed. */
+struct gsup_mt {
+	struct gsup_mt *next;
+	struct gsup_worker *w;
+	uint32_t conn_id;
+	int64_t id; /* with attempt, the centre's token */
+	uint32_t attempt;
+	char imsi[16];
+	bool more;        /* more messages wait for the recipient after this one */
+	bool outstanding; /* a request is out and unanswered */
+	bool ended;
+	uint8_t mr;      /* SM-RP-MR of the request out */
+	size_t next_seg; /* the segment to send next */
+	size_t n;        /* segments */
+	uv_timer_t timer;
+	size_t *off, *len; /* each segment's octets in pdu */
+	uint8_t *pdu;
+};
+
 struct gsup_conn {
 	uv_tcp_t tcp;
 	struct gsup_worker *w;
@@ -76,6 +98,8 @@ struct gsup_worker {
 	struct gsup_conn *dirty;
 	struct gsup_conn *conns;
 	struct mailbox mailbox; /* frames for its connections from other threads */
+	struct gsup_mt *mts;    /* SMS deliveries to its connections, oldest first */
+	uint8_t next_mr;        /* SM-RP-MR of its next MT-Forward-SM */
 };
 
 struct gsup_peer_entry {
@@ -99,6 +123,13 @@ struct gsup_server {
 	struct gsup_peer_entry *peers;
 	unsigned n_peers, cap_peers;
 
+	/* SMS over GSUP (gsup_sms.c); smsc NULL: refused. */
+	struct smsc *smsc;
+	uint8_t smsc_oa[16]; /* SM-RP-OA of every MT-Forward-SM */
+	size_t smsc_oa_len;
+	unsigned sms_timeout_s;
+	_Atomic uint64_t sms_mo, sms_mt_sent, sms_mt_in_flight;
+
 	_Atomic uint64_t n_conns;
 	_Atomic uint64_t requests[64];
 	_Atomic uint64_t errors_sent;
@@ -119,7 +150,13 @@ int gsup_conn_send(struct gsup_conn *conn, const struct gsup_msg *m);
 /* Sends m to the peer called name, on whichever worker owns it (any thread).
  * 0, -ENOENT if no such peer is connected, or an encoding error. */
 int gsup_send_to_peer(struct gsup_server *srv, const char *name, const struct gsup_msg *m);
-/* Answers req on conn with an error of the matching type and this cause. */
+/* The connection conn_id of worker w (its thread only), or NULL if gone. */
+struct gsup_conn *gsup_conn_find(struct gsup_worker *w, uint32_t conn_id);
+/* Where the peer called name is connected (any thread). 0 or -ENOENT. */
+int gsup_peer_lookup(struct gsup_server *srv, const char *name, unsigned *worker,
+                     uint32_t *conn_id);
+/* Answers req on conn with an error of the matching type and this cause
+ * (for an SMS procedure also with the matching SM-RP-Cause). */
 void gsup_conn_send_error(struct gsup_conn *conn, const struct gsup_msg *req, uint8_t cause);
 
 /* gsup_handler.c */
@@ -132,6 +169,25 @@ void gsup_build_isd(struct gsup_server *srv, const struct hlr_subscr *rec, int d
                     struct gsup_msg *isd);
 /* Frees conn's pending UpdateLocations (closing their timers). */
 void gsup_lu_cancel_all(struct gsup_conn *conn);
+
+/* gsup_sms.c */
+/* Sets up SMS over GSUP from the options: the SMSC address and the delivery
+ * channel registered with the centre. 0, -EINVAL (an unusable address),
+ * -ENOSPC (the centre has no room for another channel). */
+int gsup_sms_init(struct gsup_server *srv, const struct gsup_server_options *opt);
+/* MO-Forward-SM and ReadyForSM requests; MT-Forward-SM results and errors. */
+void gsup_sms_rx_mo_forward(struct gsup_conn *conn, const struct gsup_msg *m);
+void gsup_sms_rx_ready(struct gsup_conn *conn, const struct gsup_msg *m);
+void gsup_sms_rx_mt_answer(struct gsup_conn *conn, const struct gsup_msg *m);
+/* conn is closing: its deliveries end as "try later". */
+void gsup_sms_conn_closed(struct gsup_conn *conn);
+/* The SM-RP-Cause an SMS error answer carries along with the GSUP cause
+ * (osmo-msc treats an SMS error without one as malformed). */
+uint8_t gsup_sms_rp_cause_of(uint8_t gsup_cause);
+/* MO-/MT-Forward-SM and ReadyForSM, of any category. */
+bool gsup_sms_is_sms_type(uint8_t type);
+/* A CS attach (or ReadyForSM): what waits for the subscriber is tried now. */
+void gsup_sms_recipient_ready(struct gsup_server *srv, const char *imsi);
 
 /* gsup_push.c */
 /* The registry's change notification: tells the serving nodes. */

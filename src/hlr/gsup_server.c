@@ -130,6 +130,12 @@ void gsup_conn_send_error(struct gsup_conn *conn, const struct gsup_msg *req, ui
 	gsup_make_response(req, GSUP_TO_ERROR(req->type), &err);
 	err.has_cause = true;
 	err.cause = cause;
+	if (gsup_sms_is_sms_type(req->type)) {
+		/* osmo-msc takes an SMS error without SM-RP-Cause as malformed
+		 * and has nothing to put into the RP-ERROR for the phone. */
+		err.has_sm_rp_cause = true;
+		err.sm_rp_cause = gsup_sms_rp_cause_of(cause);
+	}
 	atomic_fetch_add(&conn->w->srv->errors_sent, 1);
 	LOGI("gsup", "IMSI='%s': %s from '%s' refused, cause 0x%02x", req->imsi,
 	     gsup_type_name(req->type), conn->name, cause);
@@ -138,7 +144,7 @@ void gsup_conn_send_error(struct gsup_conn *conn, const struct gsup_msg *req, ui
 
 /* --- mailboxes -------------------------------------------------------------- */
 
-static struct gsup_conn *conn_by_id(struct gsup_worker *w, uint32_t id)
+struct gsup_conn *gsup_conn_find(struct gsup_worker *w, uint32_t id)
 {
 	for (struct gsup_conn *c = w->conns; c; c = c->next) {
 		if (c->id == id)
@@ -153,7 +159,7 @@ static struct gsup_conn *conn_by_id(struct gsup_worker *w, uint32_t id)
 static void deliver_frame(void *arg, void *owner)
 {
 	struct gsup_post *p = arg;
-	struct gsup_conn *c = conn_by_id(owner, p->conn_id);
+	struct gsup_conn *c = gsup_conn_find(owner, p->conn_id);
 	if (c)
 		conn_write_raw(c, p->data, p->len);
 	free(p);
@@ -225,6 +231,22 @@ int gsup_reply_post(const struct gsup_reply_to *to, const struct gsup_msg *m)
 	return post_frame(to->srv, to->worker, to->conn_id, frame, (size_t)n);
 }
 
+int gsup_peer_lookup(struct gsup_server *srv, const char *name, unsigned *worker, uint32_t *conn_id)
+{
+	int rc = -ENOENT;
+	pthread_mutex_lock(&srv->peers_lock);
+	for (unsigned i = 0; i < srv->n_peers; i++) {
+		if (strcmp(srv->peers[i].name, name) == 0) {
+			*worker = srv->peers[i].worker;
+			*conn_id = srv->peers[i].conn_id;
+			rc = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&srv->peers_lock);
+	return rc;
+}
+
 int gsup_send_to_peer(struct gsup_server *srv, const char *name, const struct gsup_msg *m)
 {
 	uint8_t frame[IPA_MAX_FRAME];
@@ -234,16 +256,7 @@ int gsup_send_to_peer(struct gsup_server *srv, const char *name, const struct gs
 
 	unsigned worker = 0;
 	uint32_t conn_id = 0;
-	pthread_mutex_lock(&srv->peers_lock);
-	for (unsigned i = 0; i < srv->n_peers; i++) {
-		if (strcmp(srv->peers[i].name, name) == 0) {
-			worker = srv->peers[i].worker;
-			conn_id = srv->peers[i].conn_id;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&srv->peers_lock);
-	if (!conn_id)
+	if (gsup_peer_lookup(srv, name, &worker, &conn_id) != 0)
 		return -ENOENT;
 	int rc = post_frame(srv, worker, conn_id, frame, (size_t)n);
 	if (rc == 0)
@@ -281,6 +294,7 @@ static void conn_close(struct gsup_conn *conn, const char *why)
 		}
 	}
 	gsup_lu_cancel_all(conn);
+	gsup_sms_conn_closed(conn);
 	atomic_fetch_sub(&w->srv->n_conns, 1);
 	uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
 }
@@ -456,9 +470,6 @@ int gsup_server_create(const struct gsup_server_options *opt, struct hlr_registr
 	srv->port = opt->port;
 	srv->isd_timeout_s = opt->isd_timeout_s;
 	srv->policy = opt->policy;
-	if (srv->policy && policy_subscribe(srv->policy, gsup_push_on_policy, srv) != 0)
-		LOGW("gsup", "cannot follow policy changes: APN switches reach attached "
-		             "subscribers only at their next attach");
 	srv->n_workers = opt->workers;
 	srv->next_conn_id = 1;
 	pthread_mutex_init(&srv->peers_lock, NULL);
@@ -467,6 +478,20 @@ int gsup_server_create(const struct gsup_server_options *opt, struct hlr_registr
 		srv->workers[i].id = i;
 		mailbox_init(&srv->workers[i].mailbox, &srv->workers[i]);
 	}
+	/* Before the policy's and the registry's notifications: nothing to undo
+	 * if it fails. */
+	rc = gsup_sms_init(srv, opt);
+	if (rc != 0) {
+		for (unsigned i = 0; i < opt->workers; i++)
+			mailbox_destroy(&srv->workers[i].mailbox);
+		pthread_mutex_destroy(&srv->peers_lock);
+		free(srv->workers);
+		free(srv);
+		return rc;
+	}
+	if (srv->policy && policy_subscribe(srv->policy, gsup_push_on_policy, srv) != 0)
+		LOGW("gsup", "cannot follow policy changes: APN switches reach attached "
+		             "subscribers only at their next attach");
 	hlr_registry_on_change(reg, gsup_push_on_change, srv);
 	*out = srv;
 	return 0;
@@ -542,4 +567,7 @@ void gsup_server_get_stats(struct gsup_server *srv, struct gsup_server_stats *ou
 		out->requests[i] = atomic_load(&srv->requests[i]);
 	out->errors_sent = atomic_load(&srv->errors_sent);
 	out->frames_bad = atomic_load(&srv->frames_bad);
+	out->sms_mo = atomic_load(&srv->sms_mo);
+	out->sms_mt_sent = atomic_load(&srv->sms_mt_sent);
+	out->sms_mt_in_flight = atomic_load(&srv->sms_mt_in_flight);
 }

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -640,6 +641,48 @@ int hlr_subscr_get_by_iccid(struct hlr_registry *reg, const struct hlr_iccid *ic
 {
 	struct key k = {iccid->hi, iccid->lo, iccid->len};
 	return iccid->len ? get_by(reg, IDX_ICCID, &k, out) : -ENOENT;
+}
+
+int hlr_subscr_get_by_number(struct hlr_registry *reg, const char *number, size_t len,
+                             struct hlr_subscr *out)
+{
+	char d[24];
+	size_t n = 0, i = 0;
+	bool plus = false;
+	if (len && number[0] == '+') {
+		plus = true;
+		i = 1;
+	}
+	for (; i < len; i++) {
+		char c = number[i];
+		if (c == '-' || c == '.' || c == '(' || c == ')')
+			continue; /* visual separators of tel: numbers */
+		if (c < '0' || c > '9' || n + 1 >= sizeof(d))
+			return -ENOENT;
+		d[n++] = c;
+	}
+	d[n] = '\0';
+	if (n == 0)
+		return -ENOENT;
+	const struct hlr_profile *prof = reg->profile;
+	char plmn[8];
+	snprintf(plmn, sizeof(plmn), "%s%s", prof->mcc, prof->mnc);
+	if (!plus && n >= 14 && strncmp(d, plmn, strlen(plmn)) == 0 &&
+	    hlr_subscr_get_by_imsi(reg, strtoull(d, NULL, 10), out) == 0)
+		return 0;
+	char e164[32];
+	size_t np = strlen(prof->national_prefix), ip = strlen(prof->international_prefix);
+	if (plus)
+		snprintf(e164, sizeof(e164), "%s", d);
+	else if (ip && strncmp(d, prof->international_prefix, ip) == 0)
+		snprintf(e164, sizeof(e164), "%s", d + ip);
+	else if (np && strncmp(d, prof->national_prefix, np) == 0)
+		snprintf(e164, sizeof(e164), "%s%s", prof->country_code, d + np);
+	else
+		snprintf(e164, sizeof(e164), "%s", d);
+	if (strlen(e164) > 15)
+		return -ENOENT;
+	return hlr_subscr_get_by_msisdn(reg, strtoull(e164, NULL, 10), out);
 }
 
 /* Caller holds the store lock. */

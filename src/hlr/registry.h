@@ -40,6 +40,13 @@ int hlr_subscr_get_by_imsi(struct hlr_registry *reg, uint64_t imsi, struct hlr_s
 int hlr_subscr_get_by_msisdn(struct hlr_registry *reg, uint64_t msisdn, struct hlr_subscr *out);
 int hlr_subscr_get_by_iccid(struct hlr_registry *reg, const struct hlr_iccid *iccid,
                             struct hlr_subscr *out);
+/* The subscriber a number names in any form the profile's dialling plan
+ * allows: international ("+850191..." or with the international prefix),
+ * national (with the trunk prefix), as stored, or (without '+', 14 digits
+ * or more, of the home PLMN) an IMSI. Visual separators "-.()" are skipped.
+ * len counts the octets of number. 0 and *out, or -ENOENT. */
+int hlr_subscr_get_by_number(struct hlr_registry *reg, const char *number, size_t len,
+                             struct hlr_subscr *out);
 
 /* The full record (holder, times) of the subscriber with this IMSI, from the store.
  * 0, -ENOENT, -EIO. */

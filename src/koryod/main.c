@@ -25,6 +25,7 @@
 #include "sip/sip_core.h"
 #include "sip/sip_server.h"
 #include "sms/rules.h"
+#include "sms/smsc.h"
 #include "store/store.h"
 #include "store/store_queue.h"
 #include "version.h"
@@ -193,6 +194,7 @@ int main(int argc, char **argv)
 	struct sip_core *sip_core = NULL;
 	struct policy *policy = NULL;
 	struct sms_rules *sms_rules = NULL;
+	struct smsc *smsc = NULL;
 	struct ocs *ocs = NULL;
 	struct store_queue *queue = NULL;
 	struct api_server *api = NULL;
@@ -308,6 +310,27 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	/* The SMS centre: its channels (SIP, GSUP) join it below; it starts
+	 * once they are there. */
+	struct smsc_options mopt;
+	smsc_options_init(&mopt);
+	if (cfg.sms_address[0])
+		snprintf(mopt.address, sizeof(mopt.address), "%s", cfg.sms_address);
+	else
+		snprintf(mopt.address, sizeof(mopt.address), "+%s0", profile.country_code);
+	mopt.validity_s = cfg.sms_validity;
+	mopt.max_validity_s = cfg.sms_max_validity;
+	mopt.max_stored = cfg.sms_max_stored;
+	mopt.max_per_recipient = cfg.sms_max_per_recipient;
+	mopt.window = cfg.sms_window;
+	mopt.reassembly_timeout_s = cfg.sms_reassembly_timeout;
+	mopt.delivery_timeout_s = cfg.sms_delivery_timeout;
+	mopt.policy = policy;
+	mopt.ocs = cfg.charging ? ocs : NULL;
+	mopt.rules = sms_rules;
+	if (smsc_open(&mopt, reg, st, queue, &smsc) != 0)
+		goto out;
+
 	unsigned n_workers = koryo_config_worker_count(&cfg);
 	struct worker_service services[2];
 	unsigned n_services = 0;
@@ -316,6 +339,8 @@ int main(int argc, char **argv)
 		                                   .port = cfg.gsup_port,
 		                                   .isd_timeout_s = cfg.gsup_isd_timeout,
 		                                   .policy = policy,
+		                                   .smsc = smsc,
+		                                   .smsc_address = mopt.address,
 		                                   .workers = n_workers};
 		if (gsup_server_create(&gopt, reg, &gsup) != 0) {
 			fprintf(stderr, "koryod: cannot listen for GSUP on %s:%u (in use?)\n",
@@ -333,6 +358,8 @@ int main(int argc, char **argv)
 		copt.domain = cfg.sip_domain;
 		copt.policy = policy;
 		copt.ocs = cfg.charging ? ocs : NULL;
+		copt.smsc = smsc;
+		snprintf(copt.sms_address, sizeof(copt.sms_address), "%s", mopt.address);
 		copt.digest_md5 = cfg.sip_digest_algs & KORYO_DIGEST_MD5;
 		copt.digest_sha256 = cfg.sip_digest_algs & KORYO_DIGEST_SHA256;
 		copt.min_expires_s = cfg.sip_min_expires;
@@ -362,11 +389,17 @@ int main(int argc, char **argv)
 			        cfg.sip_host, cfg.sip_port);
 			goto out;
 		}
-		sip_core_attach(sip_core, sip);
+		if (sip_core_attach(sip_core, sip) != 0)
+			goto out;
 		services[n_services++] = (struct worker_service){.name = "sip",
 		                                                 .start = sip_server_worker_start,
 		                                                 .stop = sip_server_worker_stop,
 		                                                 .ctx = sip};
+	}
+	if (smsc_start(smsc) != 0) {
+		fprintf(stderr, "koryod: cannot load the SMS centre's messages from %s\n",
+		        cfg.store_path);
+		goto out;
 	}
 	if (worker_pool_start(n_workers, services, n_services, &workers) != 0) {
 		fprintf(stderr, "koryod: cannot start the protocol workers (see the log above)\n");
@@ -384,6 +417,7 @@ int main(int argc, char **argv)
 	                           .policy = policy,
 	                           .ocs = ocs,
 	                           .sms_rules = sms_rules,
+	                           .smsc = smsc,
 	                           .queue = queue};
 	if (api_start(&aopt, reg, &api) != 0) {
 		fprintf(stderr, "koryod: cannot listen on %s:%u\n", cfg.api_host, cfg.api_port);
@@ -406,6 +440,8 @@ int main(int argc, char **argv)
 	status = 0;
 out:
 	api_stop(api);
+	/* The centre stops delivering before the channels' servers go. */
+	smsc_stop(smsc);
 	worker_pool_stop(workers);
 	/* Everything the workers queued is written before the store closes (answers
 	 * for connections already gone are dropped by the mailboxes). */
@@ -416,6 +452,7 @@ out:
 	/* The core first: its proxy contexts still name the server's workers. */
 	sip_core_destroy(sip_core);
 	sip_server_destroy(sip);
+	smsc_close(smsc);
 	ocs_close(ocs);
 	sms_rules_close(sms_rules);
 	policy_close(policy);

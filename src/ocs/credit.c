@@ -286,7 +286,7 @@ int ocs_call_end(struct ocs *o, const char *session, uint32_t used_seconds, ocs_
 /* --- SMS ------------------------------------------------------------------------------ */
 
 int ocs_sms_charge(struct ocs *o, const char *op_id_in, uint64_t imsi, const char *dest_kind,
-                   ocs_grant_fn done, void *ctx)
+                   unsigned segments, ocs_grant_fn done, void *ctx)
 {
 	char op_id[OCS_OP_MAX + 1];
 	ocs_op_id(op_id, "s:", op_id_in ? op_id_in : "", "");
@@ -295,8 +295,9 @@ int ocs_sms_charge(struct ocs *o, const char *op_id_in, uint64_t imsi, const cha
 	if (b != OCS_OP_NEW)
 		return b < 0 ? b : 0;
 	if (!op_id_in || !printable(op_id_in, OCS_SESSION_MAX) || !dest_kind ||
-	    strlen(dest_kind) >= OCS_DEST_MAX) {
-		refuse(o, op, -EINVAL, "Bad request: an id and a destination are needed.");
+	    strlen(dest_kind) >= OCS_DEST_MAX || segments < 1 || segments > 255) {
+		refuse(o, op, -EINVAL,
+		       "Bad request: an id, a destination and 1 to 255 segments are needed.");
 		return 0;
 	}
 	int plan;
@@ -313,14 +314,18 @@ int ocs_sms_charge(struct ocs *o, const char *op_id_in, uint64_t imsi, const cha
 		refuse(o, op, -EACCES, r);
 		return 0;
 	}
-	struct ocs_entry e = {.kind = "sms", .cur = -1, .quantity = 1};
-	if (t->allowance && a->allow_sms > 0) {
-		e.sms = -1;
-	} else {
+	/* The allowance covers what it can; the credit pays for the rest. */
+	struct ocs_entry e = {.kind = "sms", .cur = -1, .quantity = segments};
+	int64_t covered = 0;
+	if (t->allowance && a->allow_sms > 0)
+		covered = a->allow_sms < (int64_t)segments ? a->allow_sms : (int64_t)segments;
+	int64_t paid = (int64_t)segments - covered;
+	e.sms = -covered;
+	if (paid > 0) {
 		for (unsigned i = 0; i < nt; i++) {
-			if (t[i].cur >= 0 && a->money[t[i].cur] >= t[i].per_sms) {
+			if (t[i].cur >= 0 && a->money[t[i].cur] >= t[i].per_sms * paid) {
 				e.cur = t[i].cur;
-				e.amount = -t[i].per_sms;
+				e.amount = -t[i].per_sms * paid;
 				break;
 			}
 		}
@@ -329,10 +334,16 @@ int ocs_sms_charge(struct ocs *o, const char *op_id_in, uint64_t imsi, const cha
 			char r[128] = "Your monthly allowance of messages is used up.";
 			if (t[0].cur >= 0) {
 				char m[32];
-				ocs_money_format(o, t[0].cur, t[0].per_sms, m, sizeof(m));
-				snprintf(r, sizeof(r),
-				         "Not enough credit: a message to %s costs %s.",
-				         dest_text(dest_kind), m);
+				ocs_money_format(o, t[0].cur, t[0].per_sms * paid, m, sizeof(m));
+				if (segments == 1)
+					snprintf(r, sizeof(r),
+					         "Not enough credit: a message to %s costs %s.",
+					         dest_text(dest_kind), m);
+				else
+					snprintf(r, sizeof(r),
+					         "Not enough credit: %u message segments to %s "
+					         "cost %s.",
+					         segments, dest_text(dest_kind), m);
 			}
 			refuse(o, op, -EDQUOT, r);
 			return 0;
@@ -343,8 +354,15 @@ int ocs_sms_charge(struct ocs *o, const char *op_id_in, uint64_t imsi, const cha
 	snprintf(e.dest, sizeof(e.dest), "%s", dest_kind);
 	snprintf(e.session, sizeof(e.session), "%s", op_id_in);
 	e.at = clock_now();
-	snprintf(e.reason, sizeof(e.reason), "SMS to %s%s", dest_text(dest_kind),
-	         e.sms ? " (allowance)" : "");
+	if (segments == 1)
+		snprintf(e.reason, sizeof(e.reason), "SMS to %s%s", dest_text(dest_kind),
+		         e.sms ? " (allowance)" : "");
+	else
+		snprintf(e.reason, sizeof(e.reason), "SMS of %u segments to %s%s", segments,
+		         dest_text(dest_kind),
+		         !e.sms     ? ""
+		         : e.amount ? " (allowance in part)"
+		                    : " (allowance)");
 	struct ocs_pending *p = calloc(1, sizeof(*p));
 	if (p) {
 		p->op = op;

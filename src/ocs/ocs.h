@@ -68,9 +68,12 @@ int ocs_call_reserve(struct ocs *o, const char *session, unsigned slice, uint64_
 int ocs_call_end(struct ocs *o, const char *session, uint32_t used_seconds, ocs_grant_fn done,
                  void *ctx);
 
-/* Charges one SMS (op_id: e.g. the MESSAGE's Call-ID) when it is accepted. */
+/* Charges an SMS of segments segments (1-255; each is one message of the
+ * tariff and of the allowance) when it is accepted (op_id: e.g. the
+ * message's id). All or nothing: when the allowance covers only some
+ * segments, the rest is paid from the credit. */
 int ocs_sms_charge(struct ocs *o, const char *op_id, uint64_t imsi, const char *dest_kind,
-                   ocs_grant_fn done, void *ctx);
+                   unsigned segments, ocs_grant_fn done, void *ctx);
 
 /* A top-up card redeemed by its subscriber (from the phone or the API): the
  * PIN is checked against the stored hash; wrong PINs are limited per

@@ -47,6 +47,8 @@ int sip_core_create(const struct sip_core_options *opt, struct hlr_registry *reg
 		rc = sip_proxy_init(core, 256); /* the most workers koryod runs */
 	if (rc == 0)
 		rc = sip_loc_load(core);
+	if (rc == 0)
+		rc = sip_sms_init(core);
 	if (rc == 0 && opt->policy &&
 	    policy_subscribe(opt->policy, sip_dlg_policy_changed, core) != 0)
 		rc = -ENOSPC;
@@ -76,9 +78,10 @@ void sip_core_hooks(struct sip_core *core, struct sip_hooks *out)
 	out->worker_stop = sip_dlg_worker_stop;
 }
 
-void sip_core_attach(struct sip_core *core, struct sip_server *srv)
+int sip_core_attach(struct sip_core *core, struct sip_server *srv)
 {
 	core->srv = srv;
+	return sip_sms_attach(core);
 }
 
 void sip_core_destroy(struct sip_core *core)
@@ -87,6 +90,7 @@ void sip_core_destroy(struct sip_core *core)
 		return;
 	if (core->pw)
 		sip_proxy_free(core);
+	sip_sms_free(core);
 	sip_loc_free(core);
 	OPENSSL_cleanse(core->nonce_key, sizeof(core->nonce_key));
 	free(core);

@@ -20,6 +20,7 @@ struct sip_server;
 struct sip_core;
 struct policy;
 struct ocs;
+struct smsc;
 
 /* Most contacts one subscriber may register at once. */
 #define SIP_MAX_BINDINGS 8
@@ -52,6 +53,8 @@ struct sip_core_options {
 	struct ocs *ocs;                /* credit control (NULL: nothing charged) */
 	sip_route_hook_fn route_hook;   /* asked after the policy; NULL: allow */
 	void *route_hook_ctx;
+	struct smsc *smsc;    /* the SMS centre: MESSAGEs go through it (NULL: relayed) */
+	char sms_address[24]; /* the centre's number: From of its own MESSAGEs */
 };
 
 /* Defaults of the options above (domain left NULL). */
@@ -65,8 +68,9 @@ int sip_core_create(const struct sip_core_options *opt, struct hlr_registry *reg
                     struct store_queue *q, struct sip_core **out);
 struct sip_hooks;
 void sip_core_hooks(struct sip_core *core, struct sip_hooks *out);
-/* The transport it sends through (set once the server exists). */
-void sip_core_attach(struct sip_core *core, struct sip_server *srv);
+/* The transport it sends through (set once the server exists); with an SMS
+ * centre, also adds the centre's "sip" delivery channel. 0 or -ENOSPC. */
+int sip_core_attach(struct sip_core *core, struct sip_server *srv);
 void sip_core_destroy(struct sip_core *core);
 
 /* --- queries (API, metrics) ---------------------------------------------- */

@@ -23,6 +23,7 @@
 struct sip_binding {
 	struct sip_txn_peer flow;
 	int64_t expires_at;
+	bool sms_ip;   /* the phone takes SMS over IP (Contact +g.3gpp.smsip) */
 	char *contact; /* owned */
 	char *path;    /* owned, "" when none */
 };
@@ -104,8 +105,11 @@ struct sip_dlg_shard {
 	struct sip_dialog *head;
 };
 
+struct sip_sms;
+
 struct sip_core {
 	struct sip_core_options opt;
+	struct sip_sms *sms; /* sip_sms.c's state; NULL without an SMS centre */
 	char domain[256];
 	struct hlr_registry *reg;
 	struct store *st;
@@ -150,14 +154,18 @@ void sip_loc_unlock(struct sip_core *core, uint64_t imsi);
 void sip_loc_prune(struct sip_core *core, struct sip_user *u, int64_t now);
 /* Sets a binding in memory (caller holds the lock). 0, -ENOMEM. */
 int sip_loc_bind(struct sip_core *core, struct sip_user *u, const char *contact, const char *path,
-                 const struct sip_txn_peer *flow, int64_t expires_at);
+                 const struct sip_txn_peer *flow, int64_t expires_at, bool sms_ip);
 /* Removes one (contact) or all (NULL) bindings in memory. */
 void sip_loc_unbind(struct sip_core *core, struct sip_user *u, const char *contact);
 /* Queues the store write of a binding (expires_at 0: delete); the last one
  * of a request carries done. 0 or the queue's error. */
 int sip_loc_persist(struct sip_core *core, uint64_t imsi, const char *contact, const char *path,
-                    const struct sip_txn_peer *flow, int64_t expires_at, store_done_fn done,
-                    void *ctx);
+                    const struct sip_txn_peer *flow, int64_t expires_at, bool sms_ip,
+                    store_done_fn done, void *ctx);
+/* The Contact and Path (SIP_CONTACT_MAX each) of imsi's binding on flow:
+ * where an answer of koryod's own to a request from that flow goes. */
+bool sip_loc_contact_of(struct sip_core *core, uint64_t imsi, const struct sip_txn_peer *flow,
+                        char *contact, char *path);
 /* Records the cell a P-Access-Network-Info header names (counts unknown ones). */
 void sip_loc_cell(struct sip_core *core, uint64_t imsi, const struct sip_msg *m);
 /* Failed-authentication limiter per source address. */
@@ -207,6 +215,33 @@ void sip_proxy_on_cancel(void *ctx, struct sip_request *rq);
 void sip_proxy_on_ack(void *ctx, struct sip_request *rq);
 void sip_proxy_on_in_dialog(void *ctx, struct sip_request *rq);
 void sip_proxy_on_stray_response(void *ctx, struct sip_worker *w, const struct sip_msg *m);
+
+/* --- sip_sms.c --- */
+int sip_sms_init(struct sip_core *core);
+/* Adds the "sip" delivery channel to the centre (the server exists). */
+int sip_sms_attach(struct sip_core *core);
+void sip_sms_free(struct sip_core *core);
+/* A MESSAGE outside a dialog from a registered subscriber: true when the
+ * SMS centre took it (answered or answering), false when it is the
+ * proxy's (no centre, a service code). */
+bool sip_sms_on_message(struct sip_core *core, struct sip_request *rq,
+                        const struct hlr_subscr *snd);
+/* A MESSAGE of koryod's own (a service answer, an RP answer, a delivery). */
+struct sip_out_message {
+	struct sip_txn_peer flow;
+	const char *contact;             /* Request-URI */
+	const char *path;                /* Route (the binding's Path), NULL or "" for none */
+	const char *from_user, *to_user; /* user parts at the home domain */
+	const char *call_id_prefix;
+	const char *content_type;
+	const char *extra; /* more header fields (CRLF-terminated), or NULL */
+	const char *body;
+	size_t body_len;
+};
+/* Sends o from worker w as a new client transaction (cb may be NULL).
+ * 0, -EMSGSIZE, or the transport's error. */
+int sip_send_message(struct sip_worker *w, struct sip_core *core, const struct sip_out_message *o,
+                     sip_response_fn cb, void *ctx);
 
 /* --- sip_service.c --- */
 /* A call or MESSAGE to a service code (dialled: "*123*PIN#", "*123#"):

@@ -143,7 +143,7 @@ void sip_loc_unbind(struct sip_core *core, struct sip_user *u, const char *conta
 }
 
 int sip_loc_bind(struct sip_core *core, struct sip_user *u, const char *contact, const char *path,
-                 const struct sip_txn_peer *flow, int64_t expires_at)
+                 const struct sip_txn_peer *flow, int64_t expires_at, bool sms_ip)
 {
 	char *c = strdup(contact), *p = strdup(path ? path : "");
 	if (!c || !p) {
@@ -155,8 +155,11 @@ int sip_loc_bind(struct sip_core *core, struct sip_user *u, const char *contact,
 		if (strcmp(u->b[i].contact, contact) == 0) {
 			free(u->b[i].contact);
 			free(u->b[i].path);
-			u->b[i] = (struct sip_binding){
-			    .flow = *flow, .expires_at = expires_at, .contact = c, .path = p};
+			u->b[i] = (struct sip_binding){.flow = *flow,
+			                               .expires_at = expires_at,
+			                               .sms_ip = sms_ip,
+			                               .contact = c,
+			                               .path = p};
 			return 0;
 		}
 	}
@@ -180,8 +183,8 @@ int sip_loc_bind(struct sip_core *core, struct sip_user *u, const char *contact,
 	}
 	if (u->n == 0)
 		sip_count(&core->stats.registered_users);
-	u->b[u->n++] =
-	    (struct sip_binding){.flow = *flow, .expires_at = expires_at, .contact = c, .path = p};
+	u->b[u->n++] = (struct sip_binding){
+	    .flow = *flow, .expires_at = expires_at, .sms_ip = sms_ip, .contact = c, .path = p};
 	sip_count(&core->stats.bindings);
 	return 0;
 }
@@ -199,8 +202,8 @@ static struct store_param int_param(int64_t v)
 }
 
 int sip_loc_persist(struct sip_core *core, uint64_t imsi, const char *contact, const char *path,
-                    const struct sip_txn_peer *flow, int64_t expires_at, store_done_fn done,
-                    void *ctx)
+                    const struct sip_txn_peer *flow, int64_t expires_at, bool sms_ip,
+                    store_done_fn done, void *ctx)
 {
 	if (expires_at == 0) {
 		struct store_param p[2] = {int_param((int64_t)imsi), text_param(contact)};
@@ -210,14 +213,15 @@ int sip_loc_persist(struct sip_core *core, uint64_t imsi, const char *contact, c
 	}
 	char src[64];
 	sip_flow_format(flow, src, sizeof(src));
-	struct store_param p[5] = {int_param((int64_t)imsi), text_param(contact), text_param(src),
-	                           int_param(expires_at), text_param(path ? path : "")};
+	struct store_param p[6] = {
+	    int_param((int64_t)imsi), text_param(contact),          text_param(src),
+	    int_param(expires_at),    text_param(path ? path : ""), int_param(sms_ip)};
 	return store_queue_submit(
 	    core->q,
 	    "INSERT INTO sip_binding (imsi_num, contact, source, expires_at, "
-	    "path) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (imsi_num, contact) "
-	    "DO UPDATE SET source = $3, expires_at = $4, path = $5",
-	    p, 5, done, ctx);
+	    "path, sms_ip) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (imsi_num, contact) "
+	    "DO UPDATE SET source = $3, expires_at = $4, path = $5, sms_ip = $6",
+	    p, 6, done, ctx);
 }
 
 int sip_loc_load(struct sip_core *core)
@@ -235,7 +239,8 @@ int sip_loc_load(struct sip_core *core)
 	}
 	if (rc == 0)
 		rc = store_prepare(
-		    core->st, "SELECT imsi_num, contact, source, expires_at, path FROM sip_binding",
+		    core->st,
+		    "SELECT imsi_num, contact, source, expires_at, path, sms_ip FROM sip_binding",
 		    &s);
 	while (rc == 0 && (rc = store_step(s)) == STORE_ROW) {
 		rc = 0;
@@ -250,7 +255,8 @@ int sip_loc_load(struct sip_core *core)
 			rc = -ENOMEM;
 			break;
 		}
-		if (sip_loc_bind(core, u, contact, path, &flow, store_col_int64(s, 3)) == 0)
+		if (sip_loc_bind(core, u, contact, path, &flow, store_col_int64(s, 3),
+		                 store_col_int64(s, 5) != 0) == 0)
 			n++;
 		sip_loc_unlock(core, imsi);
 	}
@@ -374,43 +380,25 @@ void sip_src_failed(struct sip_core *core, uint32_t addr, int64_t now)
 	pthread_mutex_unlock(&core->src_lock);
 }
 
+bool sip_loc_contact_of(struct sip_core *core, uint64_t imsi, const struct sip_txn_peer *flow,
+                        char *contact, char *path)
+{
+	bool found = false;
+	struct sip_user *u = sip_loc_lock(core, imsi, false);
+	if (!u)
+		return false;
+	for (unsigned i = 0; i < u->n && !found; i++) {
+		if (sip_flow_same_peer(&u->b[i].flow, flow)) {
+			snprintf(contact, SIP_CONTACT_MAX, "%s", u->b[i].contact);
+			snprintf(path, SIP_CONTACT_MAX, "%s", u->b[i].path);
+			found = true;
+		}
+	}
+	sip_loc_unlock(core, imsi);
+	return found;
+}
+
 int sip_subscr_of_user(struct sip_core *core, struct sip_str user, struct hlr_subscr *out)
 {
-	char d[24];
-	size_t n = 0, i = 0;
-	bool plus = false;
-	if (user.len && user.p[0] == '+') {
-		plus = true;
-		i = 1;
-	}
-	for (; i < user.len; i++) {
-		char c = user.p[i];
-		if (c == '-' || c == '.' || c == '(' || c == ')')
-			continue; /* visual separators of tel: numbers */
-		if (c < '0' || c > '9' || n + 1 >= sizeof(d))
-			return -ENOENT;
-		d[n++] = c;
-	}
-	d[n] = '\0';
-	if (n == 0)
-		return -ENOENT;
-	const struct hlr_profile *prof = hlr_registry_profile(core->reg);
-	char plmn[8];
-	snprintf(plmn, sizeof(plmn), "%s%s", prof->mcc, prof->mnc);
-	if (!plus && n >= 14 && strncmp(d, plmn, strlen(plmn)) == 0 &&
-	    hlr_subscr_get_by_imsi(core->reg, strtoull(d, NULL, 10), out) == 0)
-		return 0;
-	char e164[32];
-	size_t np = strlen(prof->national_prefix), ip = strlen(prof->international_prefix);
-	if (plus)
-		snprintf(e164, sizeof(e164), "%s", d);
-	else if (ip && strncmp(d, prof->international_prefix, ip) == 0)
-		snprintf(e164, sizeof(e164), "%s", d + ip);
-	else if (np && strncmp(d, prof->national_prefix, np) == 0)
-		snprintf(e164, sizeof(e164), "%s%s", prof->country_code, d + np);
-	else
-		snprintf(e164, sizeof(e164), "%s", d);
-	if (strlen(e164) > 15)
-		return -ENOENT;
-	return hlr_subscr_get_by_msisdn(core->reg, strtoull(e164, NULL, 10), out);
+	return hlr_subscr_get_by_number(core->reg, user.p, user.len, out);
 }

@@ -677,7 +677,7 @@ static void route_initial(struct sip_core *core, struct sip_request *rq)
 	} else {
 		char op[160];
 		snprintf(op, sizeof(op), "sms:%s:%" PRIu32, p->call_id, m->cseq.number);
-		rc = ocs_sms_charge(core->opt.ocs, op, caller.imsi, kind, on_credit, j);
+		rc = ocs_sms_charge(core->opt.ocs, op, caller.imsi, kind, 1, on_credit, j);
 	}
 	if (rc != 0) {
 		free(j);
@@ -701,9 +701,21 @@ void sip_proxy_on_invite(void *ctx, struct sip_request *rq)
 
 void sip_proxy_on_message(void *ctx, struct sip_request *rq)
 {
+	struct sip_core *core = ctx;
 	if (rq->msg->to.tag.p) {
 		sip_proxy_on_in_dialog(ctx, rq);
 		return;
+	}
+	if (core->opt.smsc) {
+		/* Short messages are stored and forwarded by the SMS centre. */
+		struct hlr_subscr snd;
+		if (identify_caller(core, rq, &snd) != 0) {
+			sip_request_reply(rq, 403, "Caller Not Registered", NULL);
+			return;
+		}
+		sip_loc_cell(core, snd.imsi, rq->msg);
+		if (sip_sms_on_message(core, rq, &snd))
+			return;
 	}
 	route_initial(ctx, rq);
 }

@@ -14,6 +14,7 @@
 #include "hlr/auc.h"
 #include "hlr/registry.h"
 #include "sip/sip_core_internal.h"
+#include "sms/smsc.h"
 
 #define EXTRA_MAX 6144
 /* The AuC's IND slot for vectors the registrar asks for: GSUP peers take
@@ -246,6 +247,9 @@ static void bind_done(void *ctx, int rc)
 		sip_count(&j->core->stats.registrations);
 		sip_deferred_reply(j->d, extra ? 200 : 500, NULL, extra);
 		free(extra);
+		/* Messages kept for the subscriber can go now. */
+		if (j->core->opt.smsc)
+			smsc_recipient_ready(j->core->opt.smsc, j->imsi);
 	}
 	free(j);
 }
@@ -253,7 +257,16 @@ static void bind_done(void *ctx, int rc)
 struct contact_change {
 	char uri[SIP_CONTACT_MAX];
 	int64_t expires_at; /* 0: remove */
+	bool sms_ip;
 };
+
+/* Whether a Contact's header parameters carry the feature tag of SMS over
+ * IP (TS 24.341 5.3.1.2: +g.3gpp.smsip). */
+static bool takes_sms_ip(struct sip_str params)
+{
+	struct sip_str v;
+	return sip_param_get(params, true, "+g.3gpp.smsip", &v) == 1;
+}
 
 /* Applies the REGISTER's Contact headers (RFC 3261 10.3 steps 6-8). */
 static void update_bindings(struct sip_core *core, struct sip_request *rq, uint64_t imsi)
@@ -301,6 +314,7 @@ static void update_bindings(struct sip_core *core, struct sip_request *rq, uint6
 		memcpy(ch[n].uri, na.uri.p, na.uri.len);
 		ch[n].uri[na.uri.len] = '\0';
 		ch[n].expires_at = exp ? now + exp : 0;
+		ch[n].sms_ip = takes_sms_ip(na.params);
 		n++;
 	}
 	if (rc < 0 || (star && (n || m->expires != 0))) {
@@ -350,7 +364,8 @@ static void update_bindings(struct sip_core *core, struct sip_request *rq, uint6
 	}
 	for (unsigned i = 0; i < n; i++) {
 		if (ch[i].expires_at)
-			sip_loc_bind(core, u, ch[i].uri, j->path, &rq->flow, ch[i].expires_at);
+			sip_loc_bind(core, u, ch[i].uri, j->path, &rq->flow, ch[i].expires_at,
+			             ch[i].sms_ip);
 		else
 			sip_loc_unbind(core, u, ch[i].uri);
 	}
@@ -373,11 +388,11 @@ static void update_bindings(struct sip_core *core, struct sip_request *rq, uint6
 	unsigned total = n + n_gone, k = 0;
 	int qrc = 0;
 	for (unsigned i = 0; qrc == 0 && i < n_gone; i++, k++)
-		qrc = sip_loc_persist(core, imsi, gone[i], NULL, NULL, 0,
+		qrc = sip_loc_persist(core, imsi, gone[i], NULL, NULL, 0, false,
 		                      k + 1 == total ? bind_done : NULL, j);
 	for (unsigned i = 0; qrc == 0 && i < n; i++, k++)
 		qrc = sip_loc_persist(core, imsi, ch[i].uri, j->path, &rq->flow, ch[i].expires_at,
-		                      k + 1 == total ? bind_done : NULL, j);
+		                      ch[i].sms_ip, k + 1 == total ? bind_done : NULL, j);
 	if (qrc != 0) {
 		/* Only the last statement carries j, and it was not queued. */
 		LOGW("sip", "IMSI='%" PRIu64 "': binding not queued for the store: %s", imsi,

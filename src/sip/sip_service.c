@@ -15,7 +15,7 @@ struct service_job {
 	struct sip_core *core;
 	unsigned worker;
 	struct sip_txn_peer flow;
-	char contact[SIP_CONTACT_MAX];
+	char contact[SIP_CONTACT_MAX], path[SIP_CONTACT_MAX];
 	char code[16];
 	uint64_t msisdn;
 	char text[256];
@@ -24,21 +24,18 @@ struct service_job {
 /* The answer goes to the phone as a text message. */
 static void send_result(struct sip_worker *w, struct service_job *j)
 {
-	struct sip_core *core = j->core;
-	char via[256], buf[4096];
-	if (sip_worker_via(w, &j->flow, via, sizeof(via)) < 0)
-		return;
-	uint64_t tag = ((uint64_t)rand() << 32) ^ (uint64_t)rand() ^ (uintptr_t)j;
-	int n = snprintf(buf, sizeof(buf),
-	                 "MESSAGE %s SIP/2.0\r\n%sMax-Forwards: 70\r\n"
-	                 "From: <sip:%s@%s>;tag=%" PRIx64 "\r\nTo: <sip:%" PRIu64 "@%s>\r\n"
-	                 "Call-ID: svc-%" PRIx64 "@%s\r\nCSeq: 1 MESSAGE\r\n"
-	                 "Content-Type: text/plain;charset=UTF-8\r\nContent-Length: %zu\r\n\r\n%s",
-	                 j->contact, via, j->code, core->domain, tag, j->msisdn, core->domain, tag,
-	                 core->domain, strlen(j->text), j->text);
-	sip_txn_id id;
-	if (n > 0 && (size_t)n < sizeof(buf) &&
-	    sip_worker_request(w, buf, (size_t)n, &j->flow, NULL, NULL, &id) != 0)
+	char to[24];
+	snprintf(to, sizeof(to), "%" PRIu64, j->msisdn);
+	struct sip_out_message o = {.flow = j->flow,
+	                            .contact = j->contact,
+	                            .path = j->path,
+	                            .from_user = j->code,
+	                            .to_user = to,
+	                            .call_id_prefix = "svc",
+	                            .content_type = "text/plain;charset=UTF-8",
+	                            .body = j->text,
+	                            .body_len = strlen(j->text)};
+	if (sip_send_message(w, j->core, &o, NULL, NULL) != 0)
 		LOGW("sip", "%" PRIu64 ": the service answer could not be sent", j->msisdn);
 }
 
@@ -56,24 +53,6 @@ static void on_topup(void *ctx, const struct ocs_grant *g)
 	snprintf(j->text, sizeof(j->text), "%s", g->reason);
 	if (sip_server_post(j->core->srv, j->worker, on_result_worker, j) != 0)
 		free(j);
-}
-
-/* The contact of the binding the request came from (where the answer goes). */
-static bool contact_of(struct sip_core *core, uint64_t imsi, const struct sip_txn_peer *flow,
-                       char *out, size_t cap)
-{
-	bool found = false;
-	struct sip_user *u = sip_loc_lock(core, imsi, false);
-	if (!u)
-		return false;
-	for (unsigned i = 0; i < u->n && !found; i++) {
-		if (sip_flow_same_peer(&u->b[i].flow, flow)) {
-			snprintf(out, cap, "%s", u->b[i].contact);
-			found = true;
-		}
-	}
-	sip_loc_unlock(core, imsi);
-	return found;
 }
 
 bool sip_service_request(struct sip_core *core, struct sip_request *rq,
@@ -108,7 +87,7 @@ bool sip_service_request(struct sip_core *core, struct sip_request *rq,
 	j->flow = rq->flow;
 	j->msisdn = caller->msisdn;
 	memcpy(j->code, code, code_len);
-	if (!contact_of(core, caller->imsi, &rq->flow, j->contact, sizeof(j->contact))) {
+	if (!sip_loc_contact_of(core, caller->imsi, &rq->flow, j->contact, j->path)) {
 		free(j);
 		return false;
 	}

@@ -209,7 +209,7 @@ static int crule_compile(const struct hlr_profile *prof, const struct sms_rule *
 	if (!c->any_class && (!prof || hlr_profile_class_find(prof, r->sender_class) < 0))
 		return fail(err, "class", "no class '%.31s' in the profile (or '*')",
 		            r->sender_class);
-	if ((unsigned)r->action > SMS_REFUSE)
+	if ((unsigned)r->action > SMS_ACTION_REFUSE)
 		return fail(err, "action", "must be deliver, hold or refuse");
 	if (!r->reason[0])
 		return fail(err, "reason", "is required");
@@ -386,7 +386,7 @@ static void evaluate(struct sms_rules *r, const char *sender, const char *cls,
 		}
 	}
 	pthread_rwlock_unlock(&r->lock);
-	v->action = SMS_DELIVER;
+	v->action = SMS_ACTION_DELIVER;
 	snprintf(v->rule, sizeof(v->rule), "%s", SMS_RULE_DEFAULT);
 	snprintf(v->reason, sizeof(v->reason), "no rule matched");
 }
@@ -483,7 +483,7 @@ static int record(struct sms_rules *r, const struct sms_verdict *v, const char *
 	snprintf(p[3].text, sizeof(p[3].text), "%s", sender);
 	snprintf(p[4].text, sizeof(p[4].text), "%s", recipient);
 	snprintf(p[5].text, sizeof(p[5].text), "%s", sms_action_name(v->action));
-	if (r->queue && v->action != SMS_HOLD) {
+	if (r->queue && v->action != SMS_ACTION_HOLD) {
 		struct store_param all[7];
 		memcpy(all, p, sizeof(p));
 		all[6].type = STORE_PARAM_NULL;
@@ -494,7 +494,7 @@ static int record(struct sms_rules *r, const struct sms_verdict *v, const char *
 	store_lock(r->st);
 	if (store_prepare(r->st, match_sql, &s) == 0) {
 		bind_params(s, p, 6);
-		if (v->action == SMS_HOLD)
+		if (v->action == SMS_ACTION_HOLD)
 			store_bind_text(s, 7, text);
 		else
 			store_bind_null(s, 7);
@@ -514,7 +514,7 @@ int sms_rules_check(struct sms_rules *r, const char *sender_msisdn, const char *
 	if (!flood_take(r, sender)) {
 		struct sms_limits l;
 		sms_rules_limits_get(r, &l);
-		v->action = SMS_REFUSE;
+		v->action = SMS_ACTION_REFUSE;
 		snprintf(v->rule, sizeof(v->rule), "%s", SMS_RULE_FLOOD);
 		snprintf(v->reason, sizeof(v->reason), "more than %u messages in %u seconds",
 		         l.messages, l.seconds);
@@ -751,7 +751,7 @@ int sms_rules_matches(struct sms_rules *r, int64_t after, unsigned limit, sms_ma
 		copy_col(m.sender, sizeof(m.sender), s, 3);
 		copy_col(m.recipient, sizeof(m.recipient), s, 4);
 		if (!a || sms_action_parse(a, &m.action) != 0)
-			m.action = SMS_DELIVER;
+			m.action = SMS_ACTION_DELIVER;
 		m.text = store_col_text(s, 6);
 		if (!m.text)
 			m.text = "";

@@ -31,9 +31,9 @@ struct sms_rules;
 #define SMS_RULE_DEFAULT "default"
 
 enum sms_action {
-	SMS_DELIVER,
-	SMS_HOLD, /* kept, with its text, for an operator to review */
-	SMS_REFUSE,
+	SMS_ACTION_DELIVER,
+	SMS_ACTION_HOLD, /* kept, with its text, for an operator to review */
+	SMS_ACTION_REFUSE,
 };
 
 enum sms_text_match {

@@ -16,6 +16,9 @@ struct job {
 	store_done_fn done;
 	void *ctx;
 	int rc;
+	/* A statement of a group (store_queue_submit_all): the first of the
+	 * group keeps the group's result, the last reports it. */
+	struct job *group_first;
 	struct store_param params[]; /* n of them: a job is as large as its statement */
 };
 
@@ -41,6 +44,8 @@ static int run_job(struct store *st, struct job *j)
 			store_bind_int64(s, (int)i + 1, p->i);
 		else if (p->type == STORE_PARAM_TEXT)
 			store_bind_text(s, (int)i + 1, p->text);
+		else if (p->type == STORE_PARAM_LONG_TEXT)
+			store_bind_text(s, (int)i + 1, p->long_text);
 		else
 			store_bind_null(s, (int)i + 1);
 	}
@@ -56,8 +61,30 @@ static void write_batch(struct store_queue *q, struct job *batch)
 	struct store *st = q->st;
 	store_lock(st);
 	int rc = store_begin(st);
-	for (struct job *j = batch; j; j = j->next)
-		j->rc = rc == 0 ? run_job(st, j) : rc;
+	for (struct job *j = batch; j; j = j->next) {
+		if (rc != 0) {
+			j->rc = rc;
+			continue;
+		}
+		if (j->group_first != j) {
+			j->rc = run_job(st, j);
+			continue;
+		}
+		/* A group is all or nothing: a savepoint around its statements. */
+		int grc = store_exec(st, "SAVEPOINT koryo_group");
+		struct job *g = j;
+		for (;; g = g->next) {
+			g->rc = grc == 0 ? run_job(st, g) : grc;
+			if (g->rc && !grc)
+				grc = g->rc;
+			if (!g->next || g->next->group_first != j)
+				break;
+		}
+		if (grc)
+			store_exec(st, "ROLLBACK TO koryo_group");
+		store_exec(st, "RELEASE koryo_group");
+		j = g;
+	}
 	if (rc == 0 && (rc = store_commit(st)) != 0) {
 		store_rollback(st);
 		for (struct job *j = batch; j; j = j->next)
@@ -84,13 +111,21 @@ static void *committer(void *arg)
 		pthread_mutex_unlock(&q->mu);
 
 		write_batch(q, batch);
+		/* A group fails as one: its first job carries the first failure. */
+		for (struct job *j = batch; j; j = j->next) {
+			if (j->group_first && j->rc && !j->group_first->rc)
+				j->group_first->rc = j->rc;
+		}
 		uint64_t failed = 0;
+		for (struct job *j = batch; j; j = j->next) {
+			int rc = j->group_first ? j->group_first->rc : j->rc;
+			if (rc)
+				failed++;
+			if (j->done)
+				j->done(j->ctx, rc);
+		}
 		while (batch) {
 			struct job *next = batch->next;
-			if (batch->rc)
-				failed++;
-			if (batch->done)
-				batch->done(batch->ctx, batch->rc);
 			free(batch);
 			batch = next;
 		}
@@ -136,34 +171,109 @@ void store_queue_stop(struct store_queue *q)
 	free(q);
 }
 
+/* A job holding copies of its parameters, long texts included. */
+static struct job *job_new(const char *sql, const struct store_param *params, unsigned n)
+{
+	if (n > STORE_QUEUE_MAX_PARAMS)
+		return NULL;
+	size_t extra = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (params[i].type == STORE_PARAM_LONG_TEXT)
+			extra += strlen(params[i].long_text ? params[i].long_text : "") + 1;
+	}
+	struct job *j = calloc(1, sizeof(*j) + n * sizeof(*params) + extra);
+	if (!j)
+		return NULL;
+	j->sql = sql;
+	j->n = n;
+	memcpy(j->params, params, n * sizeof(*params));
+	char *copy = (char *)(j->params + n);
+	for (unsigned i = 0; i < n; i++) {
+		if (params[i].type != STORE_PARAM_LONG_TEXT)
+			continue;
+		const char *t = params[i].long_text ? params[i].long_text : "";
+		size_t len = strlen(t) + 1;
+		memcpy(copy, t, len);
+		j->params[i].long_text = copy;
+		copy += len;
+	}
+	return j;
+}
+
+/* Appends the chain first..last (count jobs) unless the queue is stopping. */
+static int enqueue(struct store_queue *q, struct job *first, struct job *last, unsigned count)
+{
+	pthread_mutex_lock(&q->mu);
+	if (q->stopping) {
+		pthread_mutex_unlock(&q->mu);
+		return -ESHUTDOWN;
+	}
+	if (q->tail)
+		q->tail->next = first;
+	else
+		q->head = first;
+	q->tail = last;
+	q->depth += count;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return 0;
+}
+
+static void free_chain(struct job *j)
+{
+	while (j) {
+		struct job *next = j->next;
+		free(j);
+		j = next;
+	}
+}
+
 int store_queue_submit(struct store_queue *q, const char *sql, const struct store_param *params,
                        unsigned n, store_done_fn done, void *ctx)
 {
 	if (n > STORE_QUEUE_MAX_PARAMS)
 		return -EINVAL;
-	struct job *j = calloc(1, sizeof(*j) + n * sizeof(*params));
+	struct job *j = job_new(sql, params, n);
 	if (!j)
 		return -ENOMEM;
-	j->sql = sql;
-	j->n = n;
-	memcpy(j->params, params, n * sizeof(*params));
 	j->done = done;
 	j->ctx = ctx;
-	pthread_mutex_lock(&q->mu);
-	if (q->stopping) {
-		pthread_mutex_unlock(&q->mu);
+	int rc = enqueue(q, j, j, 1);
+	if (rc != 0)
 		free(j);
-		return -ESHUTDOWN;
+	return rc;
+}
+
+int store_queue_submit_all(struct store_queue *q, const struct store_queue_stmt *stmts, unsigned n,
+                           store_done_fn done, void *ctx)
+{
+	if (n == 0)
+		return -EINVAL;
+	struct job *first = NULL, *last = NULL;
+	for (unsigned i = 0; i < n; i++) {
+		if (stmts[i].n > STORE_QUEUE_MAX_PARAMS) {
+			free_chain(first);
+			return -EINVAL;
+		}
+		struct job *j = job_new(stmts[i].sql, stmts[i].params, stmts[i].n);
+		if (!j) {
+			free_chain(first);
+			return -ENOMEM;
+		}
+		if (last)
+			last->next = j;
+		else
+			first = j;
+		last = j;
 	}
-	if (q->tail)
-		q->tail->next = j;
-	else
-		q->head = j;
-	q->tail = j;
-	q->depth++;
-	pthread_cond_signal(&q->cv);
-	pthread_mutex_unlock(&q->mu);
-	return 0;
+	for (struct job *j = first; j; j = j->next)
+		j->group_first = first;
+	last->done = done;
+	last->ctx = ctx;
+	int rc = enqueue(q, first, last, n);
+	if (rc != 0)
+		free_chain(first);
+	return rc;
 }
 
 void store_queue_get_stats(struct store_queue *q, struct store_queue_stats *out)

@@ -9,13 +9,16 @@
 struct store;
 struct store_queue;
 
-#define STORE_QUEUE_MAX_PARAMS 13
+#define STORE_QUEUE_MAX_PARAMS 24
 #define STORE_QUEUE_TEXT_MAX   256
 
 struct store_param {
-	enum { STORE_PARAM_NULL, STORE_PARAM_INT, STORE_PARAM_TEXT } type;
+	enum { STORE_PARAM_NULL, STORE_PARAM_INT, STORE_PARAM_TEXT, STORE_PARAM_LONG_TEXT } type;
 	int64_t i;
 	char text[STORE_QUEUE_TEXT_MAX];
+	/* STORE_PARAM_LONG_TEXT: text of any length, copied by the submit (a
+	 * message body); the pointer need live only during the call. */
+	const char *long_text;
 };
 
 /* Called on the queue's thread once the statement's transaction has committed
@@ -34,6 +37,18 @@ void store_queue_stop(struct store_queue *q);
  * -ENOMEM, or -ESHUTDOWN after stop began. */
 int store_queue_submit(struct store_queue *q, const char *sql, const struct store_param *params,
                        unsigned n, store_done_fn done, void *ctx);
+
+/* Queues several statements that are written in the same transaction (the
+ * batch is taken whole), in order: e.g. a row moved from one table to
+ * another. done (may be NULL) is called once, with the first failure of
+ * them or 0. Returns as store_queue_submit; on error nothing is queued. */
+struct store_queue_stmt {
+	const char *sql;
+	const struct store_param *params;
+	unsigned n;
+};
+int store_queue_submit_all(struct store_queue *q, const struct store_queue_stmt *stmts, unsigned n,
+                           store_done_fn done, void *ctx);
 
 struct store_queue_stats {
 	uint64_t depth;   /* statements waiting now */

@@ -14,6 +14,12 @@
  *   gsup_test_client --probe HOST PORT NAME IMSI [SECONDS]
  *       A well-behaved VLR: SendAuthInfo once, or every 250 ms for SECONDS;
  *       each must be answered with 5 vectors within 5 s.
+ *   gsup_test_client --sms HOST PORT NAME
+ *       SMS over GSUP (koryod with its SMS centre): MO-Forward-SM from a
+ *       subscriber, MT-Forward-SM at the recipient's MSC (peers NAME and
+ *       NAME-2) read back byte by byte, UCS-2, concatenation, resubmission,
+ *       a message kept for an absent subscriber until it attaches, memory
+ *       full then ReadyForSM, and refused MO messages with their causes.
  *   gsup_test_client --raw HOST PORT HEX...
  *       Plain TCP: sends each HEX argument as one write, then prints every IPA
  *       frame that comes back within 2 s ("RX <hex>"), and "EOF" if koryod
@@ -50,6 +56,7 @@
 #include <osmocom/crypt/auth.h>
 #include <osmocom/gsm/apn.h>
 #include <osmocom/gsm/gsm48_ie.h>
+#include <osmocom/gsm/gsm_utils.h>
 #include <osmocom/gsm/gsup.h>
 #include <osmocom/gsupclient/gsup_client.h>
 
@@ -1354,6 +1361,511 @@ static int run_full(const char *host, int port, const char *name)
 	return 0;
 }
 
+/* ---- SMS over GSUP (docs/gsup.md) ----------------------------------------- */
+
+/* Citizens of the Koryolink demo profile: A sends, B and C receive. */
+#define SMS_A_IMSI   "467050000000001"
+#define SMS_A_MSISDN "85019120000001"
+#define SMS_B_IMSI   "467050000000002"
+#define SMS_B_MSISDN "85019120000002"
+#define SMS_C_IMSI   "467050000000003"
+#define SMS_C_MSISDN "85019120000003"
+/* What an MS puts into RP-DA: koryod is the only SMSC and ignores it. */
+static const uint8_t sms_rp_da_smsc[] = {0x91, 0x58, 0x10, 0x09, 0x00, 0x00};
+
+/* UTF-8 to UCS-2 big endian (BMP only: the test's texts). Returns octets. */
+static size_t utf8_to_ucs2(const char *s, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p && n + 2 <= cap) {
+		unsigned cp;
+		if (*p < 0x80) {
+			cp = *p++;
+		} else if ((*p & 0xe0) == 0xc0) {
+			cp = (unsigned)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
+			p += 2;
+		} else {
+			cp = (unsigned)(p[0] & 0x0f) << 12 | (unsigned)(p[1] & 0x3f) << 6 |
+			     (p[2] & 0x3f);
+			p += 3;
+		}
+		out[n++] = (uint8_t)(cp >> 8);
+		out[n++] = (uint8_t)cp;
+	}
+	return n;
+}
+
+/* UCS-2 big endian (with surrogate pairs) to UTF-8. */
+static void ucs2_to_utf8(const uint8_t *u, size_t len, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (size_t i = 0; i + 1 < len && o + 5 < cap; i += 2) {
+		unsigned cp = (unsigned)u[i] << 8 | u[i + 1];
+		if (cp >= 0xd800 && cp < 0xdc00 && i + 3 < len) {
+			unsigned lo = (unsigned)u[i + 2] << 8 | u[i + 3];
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			i += 2;
+		}
+		if (cp < 0x80) {
+			out[o++] = (char)cp;
+		} else if (cp < 0x800) {
+			out[o++] = (char)(0xc0 | cp >> 6);
+			out[o++] = (char)(0x80 | (cp & 0x3f));
+		} else if (cp < 0x10000) {
+			out[o++] = (char)(0xe0 | cp >> 12);
+			out[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+			out[o++] = (char)(0x80 | (cp & 0x3f));
+		} else {
+			out[o++] = (char)(0xf0 | cp >> 18);
+			out[o++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+			out[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+			out[o++] = (char)(0x80 | (cp & 0x3f));
+		}
+	}
+	out[o] = 0;
+}
+
+/* Semi-octet digits (TS 23.040 9.1.2.3): low nibble first, F filler. */
+static size_t bcd_put(const char *digits, uint8_t *out)
+{
+	size_t nd = strlen(digits);
+	for (size_t i = 0; i < nd; i++) {
+		uint8_t d = (uint8_t)(digits[i] - '0');
+		if (i % 2 == 0)
+			out[i / 2] = 0xf0 | d;
+		else
+			out[i / 2] = (uint8_t)((out[i / 2] & 0x0f) | d << 4);
+	}
+	return (nd + 1) / 2;
+}
+
+/* An SMS-SUBMIT (TS 23.040 9.2.2.2) to +to, written here byte by byte (so
+ * that koryo's codec is checked, not reused): no validity period, GSM 7-bit
+ * (libosmocore's packer) or UCS-2. rd sets TP-RD (a resubmission). */
+static size_t submit_build(uint8_t *out, uint8_t mr, bool rd, const char *to, bool ucs2,
+                           const char *text)
+{
+	size_t n = 0;
+	out[n++] = 0x01 | (rd ? 0x04 : 0);
+	out[n++] = mr;
+	out[n++] = (uint8_t)strlen(to);
+	out[n++] = 0x91;
+	n += bcd_put(to, out + n);
+	out[n++] = 0x00;               /* TP-PID */
+	out[n++] = ucs2 ? 0x08 : 0x00; /* TP-DCS */
+	if (ucs2) {
+		size_t u = utf8_to_ucs2(text, out + n + 1, 140);
+		out[n++] = (uint8_t)u;
+		n += u;
+	} else {
+		int octets = 0;
+		int septets = gsm_7bit_encode_n(out + n + 1, 140, text, &octets);
+		out[n++] = (uint8_t)septets;
+		n += (size_t)octets;
+	}
+	return n;
+}
+
+/* A segment of a concatenated GSM 7-bit SMS-SUBMIT: UDH with the 8-bit
+ * concatenation element (6 octets, so one fill bit before the text). */
+static size_t submit_concat_build(uint8_t *out, uint8_t mr, const char *to, uint8_t ref,
+                                  uint8_t total, uint8_t seq, const char *text)
+{
+	size_t n = 0;
+	out[n++] = 0x41; /* SUBMIT, TP-UDHI */
+	out[n++] = mr;
+	out[n++] = (uint8_t)strlen(to);
+	out[n++] = 0x91;
+	n += bcd_put(to, out + n);
+	out[n++] = 0x00;
+	out[n++] = 0x00;
+	uint8_t packed[160];
+	int oct = 0;
+	int septets = gsm_7bit_encode_n(packed, sizeof(packed), text, &oct);
+	uint8_t *ud = out + n + 1;
+	const uint8_t udh[] = {0x05, 0x00, 0x03, ref, total, seq};
+	memcpy(ud, udh, sizeof(udh));
+	size_t k = sizeof(udh);
+	unsigned carry = 0;
+	for (int j = 0; j < oct; j++) {
+		ud[k++] = (uint8_t)(packed[j] << 1 | carry);
+		carry = packed[j] >> 7;
+	}
+	if (1 + 7 * septets > 8 * oct) /* the fill bit pushed a last bit over */
+		ud[k++] = (uint8_t)carry;
+	out[n++] = (uint8_t)(7 + septets); /* TP-UDL in septets, header included */
+	return n + k;
+}
+
+/* An SMS-DELIVER (TS 23.040 9.2.2.1) as read here, independently of koryo. */
+struct deliver {
+	bool more; /* TP-MMS clear: more messages follow */
+	char oa[32];
+	uint8_t oa_toa, dcs;
+	bool concat;
+	unsigned ref, total, seq;
+	char text[1024];
+};
+
+/* Reads an SMS-DELIVER. Returns NULL, or what is wrong with it. */
+static const char *deliver_parse(const uint8_t *p, size_t len, struct deliver *d)
+{
+	size_t i = 0;
+	memset(d, 0, sizeof(*d));
+	if (len < 2 || (p[0] & 3) != 0)
+		return "not an SMS-DELIVER";
+	bool udhi = p[0] & 0x40;
+	d->more = !(p[0] & 0x04);
+	size_t nd = p[1];
+	i = 2;
+	if (i + 1 + (nd + 1) / 2 > len || nd >= sizeof(d->oa))
+		return "TP-OA past the end";
+	d->oa_toa = p[i++];
+	for (size_t k = 0; k < nd; k++) {
+		uint8_t b = p[i + k / 2];
+		uint8_t nib = k % 2 ? b >> 4 : b & 0x0f;
+		d->oa[k] = nib < 10 ? (char)('0' + nib) : '?';
+	}
+	i += (nd + 1) / 2;
+	if (i + 2 + 7 + 1 > len)
+		return "too short for PID, DCS, SCTS, UDL";
+	d->dcs = p[i + 1];
+	i += 2 + 7;
+	uint8_t udl = p[i++];
+	const uint8_t *ud = p + i;
+	size_t ud_len = len - i;
+	size_t hdr = 0;
+	if (udhi) {
+		if (ud_len < 1 || ud[0] + 1u > ud_len)
+			return "UDH past the end";
+		hdr = 1u + ud[0];
+		for (size_t k = 1; k + 1 < hdr;) {
+			uint8_t iei = ud[k], l = ud[k + 1];
+			if (k + 2 + l > hdr)
+				return "UDH element past the end";
+			if (iei == 0x00 && l == 3) {
+				d->concat = true;
+				d->ref = ud[k + 2], d->total = ud[k + 3], d->seq = ud[k + 4];
+			} else if (iei == 0x08 && l == 4) {
+				d->concat = true;
+				d->ref = (unsigned)ud[k + 2] << 8 | ud[k + 3];
+				d->total = ud[k + 4], d->seq = ud[k + 5];
+			}
+			k += 2u + l;
+		}
+	}
+	if ((d->dcs & 0x0c) == 0x08) {
+		if (udl > ud_len || udl < hdr)
+			return "UCS-2 user data past the end";
+		ucs2_to_utf8(ud + hdr, udl - hdr, d->text, sizeof(d->text));
+	} else if ((d->dcs & 0x0c) == 0x00) {
+		if ((udl * 7u + 7) / 8 > ud_len)
+			return "GSM 7-bit user data past the end";
+		gsm_7bit_decode_n_hdr(d->text, sizeof(d->text), ud, udl, udhi);
+	} else {
+		return "neither GSM 7-bit nor UCS-2";
+	}
+	return NULL;
+}
+
+/* Sends MO-Forward-SM from imsi as osmo-msc does (gsm_04_11_gsup.c): class
+ * SMS, SM-RP-MR, SM-RP-DA = SMSC address, SM-RP-OA = MSISDN, SM-RP-UI. */
+static void mo_send(struct peer *p, const char *imsi, const char *msisdn, uint8_t rp_mr,
+                    const uint8_t *ui, size_t ui_len)
+{
+	struct osmo_gsup_message g = {0};
+	uint8_t oa[12];
+	g.message_type = OSMO_GSUP_MSGT_MO_FORWARD_SM_REQUEST;
+	OSMO_STRLCPY_ARRAY(g.imsi, imsi);
+	g.message_class = OSMO_GSUP_MESSAGE_CLASS_SMS;
+	g.sm_rp_mr = &rp_mr;
+	g.sm_rp_da_type = OSMO_GSUP_SMS_SM_RP_ODA_SMSC_ADDR;
+	g.sm_rp_da = sms_rp_da_smsc;
+	g.sm_rp_da_len = sizeof(sms_rp_da_smsc);
+	oa[0] = 0x91;
+	g.sm_rp_oa_type = OSMO_GSUP_SMS_SM_RP_ODA_MSISDN;
+	g.sm_rp_oa = oa;
+	g.sm_rp_oa_len = 1 + bcd_put(msisdn, oa + 1);
+	g.sm_rp_ui = ui;
+	g.sm_rp_ui_len = ui_len;
+	peer_send(p, &g);
+}
+
+/* Waits for the MO-Forward-SM answer with SM-RP-MR rp_mr: a result when
+ * want_cause is 0, else an error with SM-RP-Cause want_cause (-1: any). */
+static bool mo_expect(struct peer *p, const char *imsi, uint8_t rp_mr, int want_cause,
+                      const char *what)
+{
+	struct rx rx;
+	char got[256];
+	int rc = peer_next(p, &rx, got, sizeof(got));
+	uint8_t want_type =
+	    want_cause ? OSMO_GSUP_MSGT_MO_FORWARD_SM_ERROR : OSMO_GSUP_MSGT_MO_FORWARD_SM_RESULT;
+	bool ok = rc == 0 && rx.g.message_type == want_type && strcmp(rx.g.imsi, imsi) == 0 &&
+	          rx.g.sm_rp_mr && *rx.g.sm_rp_mr == rp_mr &&
+	          rx.g.message_class == OSMO_GSUP_MESSAGE_CLASS_SMS;
+	int cause = rc == 0 && rx.g.sm_rp_cause ? *rx.g.sm_rp_cause : -2;
+	if (ok && want_cause)
+		ok = want_cause < 0 ? cause >= 0 : cause == want_cause;
+	if (rc == 0 && cause >= 0)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), " SM-RP-Cause %d", cause);
+	check(ok, what, "expected %s (SM-RP-MR %u, class SMS%s) for %s, got %s",
+	      osmo_gsup_message_type_name(want_type), rp_mr,
+	      want_cause > 0   ? ", a given SM-RP-Cause"
+	      : want_cause < 0 ? ", an SM-RP-Cause"
+	                       : "",
+	      imsi, got);
+	if (rc == 0)
+		rx_free(&rx);
+	return ok;
+}
+
+/* Waits for an MT-Forward-SM to imsi and checks it is shaped as osmo-msc
+ * needs it (gsm411_gsup_mt_handler): SM-RP-MR, SM-RP-OA of type SMSC
+ * address, SM-RP-DA the IMSI, SM-RP-UI an SMS-DELIVER. Returns true with
+ * *rx (freed by the caller) and *d. */
+static bool mt_expect(struct peer *p, const char *imsi, struct rx *rx, struct deliver *d,
+                      const char *what)
+{
+	char got[256], want_da[16];
+	int rc = peer_next(p, rx, got, sizeof(got));
+	if (rc != 0 || rx->g.message_type != OSMO_GSUP_MSGT_MT_FORWARD_SM_REQUEST ||
+	    strcmp(rx->g.imsi, imsi) != 0) {
+		check(false, what, "expected MT-Forward-SM for %s, got %s", imsi, got);
+		if (rc == 0)
+			rx_free(rx);
+		return false;
+	}
+	const struct osmo_gsup_message *g = &rx->g;
+	const char *bad = NULL;
+	uint8_t da[9];
+	size_t dn = bcd_put(imsi, da);
+	snprintf(want_da, sizeof(want_da), "%s", imsi);
+	if (!g->sm_rp_mr)
+		bad = "no SM-RP-MR";
+	else if (g->message_class != OSMO_GSUP_MESSAGE_CLASS_SMS)
+		bad = "message class not SMS";
+	else if (g->sm_rp_oa_type != OSMO_GSUP_SMS_SM_RP_ODA_SMSC_ADDR || g->sm_rp_oa_len < 2)
+		bad = "SM-RP-OA not an SMSC address";
+	else if (g->sm_rp_da_type != OSMO_GSUP_SMS_SM_RP_ODA_IMSI || g->sm_rp_da_len != dn ||
+	         memcmp(g->sm_rp_da, da, dn) != 0)
+		bad = "SM-RP-DA not the recipient's IMSI";
+	else if (!g->sm_rp_ui)
+		bad = "no SM-RP-UI";
+	else
+		bad = deliver_parse(g->sm_rp_ui, g->sm_rp_ui_len, d);
+	if (bad) {
+		check(false, what, "MT-Forward-SM for %s: %s (%s)", imsi, bad,
+		      g->sm_rp_ui ? osmo_hexdump_nospc(g->sm_rp_ui, g->sm_rp_ui_len) : "");
+		rx_free(rx);
+		return false;
+	}
+	return true;
+}
+
+/* Answers an MT-Forward-SM as osmo-msc does: with the RP-MR it chose for
+ * the radio side (not the one received), class SMS, and for an error the
+ * RP cause (rp_cause > 0) or a GSUP cause (gsup_cause > 0). */
+static void mt_answer(struct peer *p, const struct rx *req, int rp_cause, int gsup_cause)
+{
+	struct osmo_gsup_message g = {0};
+	uint8_t mr = (uint8_t)(*req->g.sm_rp_mr + 100), rc8 = (uint8_t)rp_cause;
+	OSMO_STRLCPY_ARRAY(g.imsi, req->g.imsi);
+	bool err = rp_cause > 0 || gsup_cause > 0;
+	g.message_type =
+	    err ? OSMO_GSUP_MSGT_MT_FORWARD_SM_ERROR : OSMO_GSUP_MSGT_MT_FORWARD_SM_RESULT;
+	g.message_class = OSMO_GSUP_MESSAGE_CLASS_SMS;
+	g.sm_rp_mr = &mr;
+	if (rp_cause > 0)
+		g.sm_rp_cause = &rc8;
+	if (gsup_cause > 0)
+		g.cause = gsup_cause;
+	g.destination_name = req->g.source_name;
+	g.destination_name_len = req->g.source_name_len;
+	peer_send(p, &g);
+}
+
+/* A message from A to `to` delivered to the recipient on q: MO result,
+ * then one MT-Forward-SM per segment with the text and A's number. */
+static bool sms_roundtrip(struct peer *pa, struct peer *q, const char *to_imsi,
+                          const char *to_msisdn, uint8_t tp_mr, bool ucs2, const char *text,
+                          const char *label)
+{
+	uint8_t ui[200];
+	char what[200];
+	size_t n = submit_build(ui, tp_mr, false, to_msisdn, ucs2, text);
+	mo_send(pa, SMS_A_IMSI, SMS_A_MSISDN, tp_mr, ui, n);
+	snprintf(what, sizeof(what), "%s: MO-Forward-SM result", label);
+	if (!mo_expect(pa, SMS_A_IMSI, tp_mr, 0, what))
+		return false;
+	struct rx rx;
+	struct deliver d;
+	snprintf(what, sizeof(what), "%s: MT-Forward-SM to %s", label, to_imsi);
+	if (!mt_expect(q, to_imsi, &rx, &d, what))
+		return false;
+	bool ok =
+	    check(strcmp(d.oa, SMS_A_MSISDN) == 0 && d.oa_toa == 0x91, what,
+	          "TP-OA %s (TOA 0x%02x), expected international %s", d.oa, d.oa_toa, SMS_A_MSISDN);
+	snprintf(what, sizeof(what), "%s: the text arrives unchanged", label);
+	ok = check(strcmp(d.text, text) == 0 && (((d.dcs & 0x0c) == 0x08) == ucs2), what,
+	           "got '%s' (DCS 0x%02x), sent '%s' (%s)", d.text, d.dcs, text,
+	           ucs2 ? "UCS-2" : "GSM 7-bit") &&
+	     ok;
+	mt_answer(q, &rx, 0, 0);
+	rx_free(&rx);
+	return ok;
+}
+
+static int run_sms(const char *host, int port, const char *name)
+{
+	char n2[128], what[200];
+	struct isd_data isd;
+	struct rx rx;
+	struct deliver d;
+	uint8_t ui[200];
+	size_t n;
+
+	snprintf(n2, sizeof(n2), "%s-2", name);
+	struct peer *pa = peer_new(host, port, name, false);
+	struct peer *pb = peer_new(host, port, n2, false);
+	if (g_failed)
+		goto out;
+	/* A at the first MSC, B at the second; C not attached. */
+	ul_ok(pa, SMS_A_IMSI, OSMO_GSUP_CN_DOMAIN_CS, &isd, "SMS: A attaches (CS)");
+	ul_ok(pb, SMS_B_IMSI, OSMO_GSUP_CN_DOMAIN_CS, &isd, "SMS: B attaches (CS)");
+
+	/* (1), (2): A to B, MO result, MT at B's MSC, answered like osmo-msc. */
+	sms_roundtrip(pa, pb, SMS_B_IMSI, SMS_B_MSISDN, 1, false, "Hello B, from A", "SMS A->B");
+	peer_expect_quiet(pb, 1500, "SMS A->B: delivered once, not sent again");
+
+	/* (5): Korean text in UCS-2. */
+	sms_roundtrip(pa, pb, SMS_B_IMSI, SMS_B_MSISDN, 2, true, "안녕하세요! 평양에서 보냅니다.",
+	              "SMS A->B Korean UCS-2");
+
+	/* A concatenated message: two SMS-SUBMIT segments from the phone,
+	 * reassembled by the centre and split again for B: two MT-Forward-SM,
+	 * one after the other, SM-RP-MMS and TP-MMS saying "more" on the first. */
+	char longtext[200];
+	for (int i = 0; i < 190; i++)
+		longtext[i] = (char)('a' + i % 26);
+	longtext[190] = 0;
+	for (int seg = 1; seg <= 2; seg++) {
+		char part[100];
+		snprintf(part, sizeof(part), "%.95s", longtext + (seg - 1) * 95);
+		n = submit_concat_build(ui, (uint8_t)(10 + seg), SMS_B_MSISDN, 0x42, 2,
+		                        (uint8_t)seg, part);
+		mo_send(pa, SMS_A_IMSI, SMS_A_MSISDN, (uint8_t)(10 + seg), ui, n);
+		snprintf(what, sizeof(what), "SMS A->B concatenated: segment %d accepted", seg);
+		mo_expect(pa, SMS_A_IMSI, (uint8_t)(10 + seg), 0, what);
+	}
+	char joined[400] = "";
+	for (int seg = 1; seg <= 2; seg++) {
+		snprintf(what, sizeof(what), "SMS A->B concatenated: MT-Forward-SM %d of 2", seg);
+		if (!mt_expect(pb, SMS_B_IMSI, &rx, &d, what))
+			break;
+		bool mms = rx.g.sm_rp_mms && *rx.g.sm_rp_mms;
+		check(d.concat && d.total == 2 && d.seq == (unsigned)seg && mms == (seg == 1) &&
+		          d.more == (seg == 1),
+		      what,
+		      "segment %u of %u (concatenated: %d), SM-RP-MMS %d, TP-MMS more %d; expected "
+		      "segment %d of 2 with more-to-send only on the first",
+		      d.seq, d.total, d.concat, mms, d.more, seg);
+		size_t jl = strlen(joined), tl = strlen(d.text);
+		if (jl + tl < sizeof(joined))
+			memcpy(joined + jl, d.text, tl + 1);
+		mt_answer(pb, &rx, 0, 0);
+		rx_free(&rx);
+	}
+	check(strcmp(joined, longtext) == 0, "SMS A->B concatenated: the text reassembles",
+	      "got '%s'", joined);
+
+	/* (3): to C, not attached: kept; C attaches at B's MSC and gets it. */
+	n = submit_build(ui, 4, false, SMS_C_MSISDN, false, "For C, when back");
+	mo_send(pa, SMS_A_IMSI, SMS_A_MSISDN, 4, ui, n);
+	mo_expect(pa, SMS_A_IMSI, 4, 0, "SMS A->C (absent): MO-Forward-SM result");
+	/* The phone's resubmission (same TP-MR, TP-RD set, new RP-MR) while the
+	 * message waits: answered, not stored twice (delivered once below). */
+	n = submit_build(ui, 4, true, SMS_C_MSISDN, false, "For C, when back");
+	mo_send(pa, SMS_A_IMSI, SMS_A_MSISDN, 78, ui, n);
+	mo_expect(pa, SMS_A_IMSI, 78, 0, "SMS A->C resubmitted: MO-Forward-SM result");
+	peer_expect_quiet(pb, 1500, "SMS A->C: nothing sent while C is not attached");
+	{
+		struct rx fin;
+		char got[256];
+		int rc = ul_run(pb, SMS_C_IMSI, OSMO_GSUP_CN_DOMAIN_CS, ISD_RESULT, &isd, &fin, got,
+		                sizeof(got));
+		check(rc == 0 && fin.g.message_type == OSMO_GSUP_MSGT_UPDATE_LOCATION_RESULT,
+		      "SMS: C attaches (CS)", "expected UpdateLocation result, got %s", got);
+		if (rc == 0)
+			rx_free(&fin);
+	}
+	if (mt_expect(pb, SMS_C_IMSI, &rx, &d, "SMS A->C: delivered after C's attach")) {
+		check(strcmp(d.text, "For C, when back") == 0, "SMS A->C: text", "got '%s'",
+		      d.text);
+		/* C's memory is full: RP-ERROR cause 22 (memory capacity exceeded). */
+		mt_answer(pb, &rx, 22, 0);
+		rx_free(&rx);
+	}
+	peer_expect_quiet(pb, 1500, "SMS A->C: memory full, kept, not retried at once");
+	{
+		/* ReadyForSM (RP-SMMA): answered, and the message comes again. */
+		struct osmo_gsup_message g = {0};
+		uint8_t mr = 9;
+		g.message_type = OSMO_GSUP_MSGT_READY_FOR_SM_REQUEST;
+		OSMO_STRLCPY_ARRAY(g.imsi, SMS_C_IMSI);
+		g.message_class = OSMO_GSUP_MESSAGE_CLASS_SMS;
+		g.sm_rp_mr = &mr;
+		g.sm_alert_rsn = OSMO_GSUP_SMS_SM_ALERT_RSN_MEM_AVAIL;
+		peer_send(pb, &g);
+		char got[256];
+		int rc = peer_next(pb, &rx, got, sizeof(got));
+		check(rc == 0 && rx.g.message_type == OSMO_GSUP_MSGT_READY_FOR_SM_RESULT &&
+		          rx.g.sm_rp_mr && *rx.g.sm_rp_mr == 9 &&
+		          rx.g.message_class == OSMO_GSUP_MESSAGE_CLASS_SMS,
+		      "SMS: ReadyForSM from C answered",
+		      "expected ReadyForSM result (SM-RP-MR 9, class SMS), got %s", got);
+		if (rc == 0)
+			rx_free(&rx);
+	}
+	if (mt_expect(pb, SMS_C_IMSI, &rx, &d, "SMS A->C: delivered again after ReadyForSM")) {
+		check(strcmp(d.text, "For C, when back") == 0, "SMS A->C: same text", "got '%s'",
+		      d.text);
+		mt_answer(pb, &rx, 0, 0);
+		rx_free(&rx);
+	}
+	peer_expect_quiet(pb, 1500, "SMS A->C: delivered once");
+
+	/* (4): bad MO-Forward-SM: each gets an error with an SM-RP-Cause. */
+	mo_send(pa, SMS_A_IMSI, SMS_A_MSISDN, 30, NULL, 0);
+	mo_expect(pa, SMS_A_IMSI, 30, 96, "SMS bad: no SM-RP-UI -> error, RP cause 96");
+	const uint8_t garbage[] = {0xff, 0xff, 0xff};
+	mo_send(pa, SMS_A_IMSI, SMS_A_MSISDN, 31, garbage, sizeof(garbage));
+	mo_expect(pa, SMS_A_IMSI, 31, -1, "SMS bad: garbage TPDU -> error with a cause");
+	const uint8_t truncated[] = {0x01, 0x05, 0x0e, 0x91, 0x58};
+	mo_send(pa, SMS_A_IMSI, SMS_A_MSISDN, 32, truncated, sizeof(truncated));
+	mo_expect(pa, SMS_A_IMSI, 32, -1, "SMS bad: truncated SMS-SUBMIT -> error with a cause");
+	n = submit_build(ui, 5, false, "99999", false, "nobody");
+	mo_send(pa, SMS_A_IMSI, SMS_A_MSISDN, 33, ui, n);
+	mo_expect(pa, SMS_A_IMSI, 33, -1, "SMS bad: unknown recipient -> error with a cause");
+	/* And the server still works for the same peer. */
+	sms_roundtrip(pa, pb, SMS_B_IMSI, SMS_B_MSISDN, 6, false, "still here?",
+	              "SMS after the bad ones");
+
+out:;
+	struct peer *all[] = {pa, pb};
+	for (int i = 0; i < 2; i++) {
+		snprintf(what, sizeof(what), "%s: nothing left unanswered or unexpected",
+		         all[i]->name);
+		peer_expect_quiet(all[i], 300, what);
+		snprintf(what, sizeof(what), "%s: connection never dropped", all[i]->name);
+		check(all[i]->downs == 0 && all[i]->dropped == 0, what,
+		      "%u drops, %u messages lost", all[i]->downs, all[i]->dropped);
+		peer_free(all[i]);
+	}
+	return 0;
+}
+
 /* ---- other modes ----------------------------------------------------------- */
 
 static int run_isd_timeout(const char *host, int port, const char *name, const char *imsi)
@@ -1514,6 +2026,8 @@ int main(int argc, char **argv)
 		rc = run_full(argv[1], atoi(argv[2]), argv[3]);
 	} else if (argc == 6 && strcmp(argv[1], "--isd-timeout") == 0) {
 		rc = run_isd_timeout(argv[2], atoi(argv[3]), argv[4], argv[5]);
+	} else if (argc == 5 && strcmp(argv[1], "--sms") == 0) {
+		rc = run_sms(argv[2], atoi(argv[3]), argv[4]);
 	} else if ((argc == 6 || argc == 7) && strcmp(argv[1], "--probe") == 0) {
 		rc = run_probe(argv[2], atoi(argv[3]), argv[4], argv[5],
 		               argc == 7 ? atoi(argv[6]) : 0);
@@ -1522,8 +2036,9 @@ int main(int argc, char **argv)
 		        "usage: %s HOST PORT NAME\n"
 		        "       %s --isd-timeout HOST PORT NAME IMSI\n"
 		        "       %s --probe HOST PORT NAME IMSI [SECONDS]\n"
+		        "       %s --sms HOST PORT NAME\n"
 		        "       %s --raw HOST PORT HEX...\n",
-		        argv[0], argv[0], argv[0], argv[0]);
+		        argv[0], argv[0], argv[0], argv[0], argv[0]);
 		return 2;
 	}
 	printf("%u passed, %u failed\n", g_passed, g_failed);

@@ -15,7 +15,8 @@ help_ok() {
 help_ok
 for c in sub "sub add" "sub show" "sub list" "sub set" "sub del" "sub registrations" calls cdrs \
   import "import subscribers" auc-gen policy sms "sms rules" "sms rule" "sms limits" \
-  "sms matches" "sms check" account "account show" "account ledger" \
+  "sms matches" "sms check" "sms messages" "sms message" "sms release" "sms cdrs" \
+  "sms centre" account "account show" "account ledger" \
   "account topup" "account adjust" "account cdrs" voucher "voucher gen" "voucher upload" \
   "voucher list"; do
   # shellcheck disable=SC2086 # the words are the command
@@ -48,8 +49,13 @@ usage_err() {
 
 usage_err "koryo: missing command (sub, calls, cdrs, import, policy, sms, account, voucher, auc-gen)"
 usage_err "koryo: unknown command 'frob' (sub, calls, cdrs, import, policy, sms, account, voucher, auc-gen)" frob
-usage_err "koryo sms: missing command (rules, rule, limits, matches, check)" sms
-usage_err "koryo sms: unknown command 'frob' (rules, rule, limits, matches, check)" sms frob
+SMS_CMDS="rules, rule, limits, matches, check, messages, message, release, delete, cdrs, centre"
+usage_err "koryo sms: missing command ($SMS_CMDS)" sms
+usage_err "koryo sms: unknown command 'frob' ($SMS_CMDS)" sms frob
+usage_err "koryo sms message: expected one message ID" sms message
+usage_err "koryo sms release: ID must be a decimal number" sms release 12x
+usage_err "koryo sms cdrs: give --csv or --jsonl, not both" sms cdrs --csv --jsonl
+usage_err "koryo sms cdrs: give --csv or --json, not both" sms cdrs --csv --json
 usage_err "koryo sms check: expected SENDER, RECIPIENT and TEXT" sms check 85019120000001
 usage_err "koryo sms rule: give --words or --regex, not both" \
   sms rule set r --words a --regex b

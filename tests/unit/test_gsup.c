@@ -811,6 +811,131 @@ static void test_type_names(void **state)
 	assert_string_equal(gsup_type_name(0xff), "unknown");
 }
 
+/* ---- SMS over GSUP (TS 29.002 7.6.8, libosmogsm gsup.h/gsup_sms.h) ---- */
+
+/* An SMS-SUBMIT (TS 23.040 9.2.2.2): TP-MR 0x2a, TP-DA +85019120000002,
+ * GSM 7-bit "hi". */
+#define SUBMIT_HI "01 2a 0e 91 5810190200 0020 00 00 02 e834"
+/* SM-RP-DA IMSI 001010000000001 (type 01, TBCD); SMSC +8501900000 (type
+ * 03, TON/NPI 91, BCD); SM-RP-OA MSISDN +85019120000001 (type 02). */
+#define DA_IMSI   "41 09 01 00 01 01 00 00 00 00 f1"
+#define SMSC_ADDR "03 91 58 10 09 00 00"
+#define OA_MSISDN "42 09 02 91 58 10 19 02 00 00 10"
+
+static void test_sms_vectors(void **state)
+{
+	(void)state;
+	struct gsup_msg m;
+
+	/* MO-Forward-SM as osmo-msc sends it: MR, DA = SMSC, OA = MSISDN, UI. */
+	roundtrip_hex("24 |" IMSI1_IE "| 40 01 05 | 41 07 " SMSC_ADDR " |" OA_MSISDN
+	              "| 43 10 " SUBMIT_HI " | 0a 01 02",
+	              &m);
+	assert_int_equal(m.type, GSUP_MO_FORWARD_SM_REQ);
+	assert_true(m.has_sm_rp_mr);
+	assert_int_equal(m.sm_rp_mr, 5);
+	assert_int_equal(m.sm_rp_da_len, 7);
+	assert_int_equal(m.sm_rp_da[0], GSUP_SM_RP_ID_SMSC);
+	assert_int_equal(m.sm_rp_oa[0], GSUP_SM_RP_ID_MSISDN);
+	assert_int_equal(m.sm_rp_ui_len, 16);
+	assert_int_equal(m.sm_rp_ui[1], 0x2a);
+	assert_false(m.has_sm_rp_cause);
+	assert_false(m.has_sm_rp_mms);
+	assert_false(m.has_sm_alert_reason);
+	assert_int_equal(m.msg_class, GSUP_CLASS_SMS);
+
+	/* Its error: MR echoed, SM-RP-Cause 0x60 (96, invalid mandatory
+	 * information), in libosmogsm's order: MMS, cause, alert after UI. */
+	struct gsup_msg err;
+	gsup_make_response(&m, GSUP_MO_FORWARD_SM_ERR, &err);
+	err.has_sm_rp_cause = true;
+	err.sm_rp_cause = 96;
+	uint8_t want[128];
+	size_t wn = unhex("25 |" IMSI1_IE "| 40 01 05 | 44 01 60 | 0a 01 02", want, sizeof(want));
+	assert_encodes_to(&err, want, wn);
+	roundtrip_hex("25 |" IMSI1_IE "| 40 01 05 | 44 01 60 | 0a 01 02", &m);
+	assert_true(m.has_sm_rp_cause);
+	assert_int_equal(m.sm_rp_cause, 96);
+
+	/* MT-Forward-SM as koryod sends it: DA = IMSI, OA = SMSC, UI, MMS. */
+	struct gsup_msg mt;
+	uint8_t da[16], oa[16];
+	memset(&mt, 0, sizeof(mt));
+	mt.type = GSUP_MT_FORWARD_SM_REQ;
+	strcpy(mt.imsi, IMSI1);
+	mt.has_sm_rp_mr = true;
+	mt.sm_rp_mr = 7;
+	int dn = gsup_sm_rp_id_build(GSUP_SM_RP_ID_IMSI, 0, IMSI1, da, sizeof(da));
+	assert_int_equal(dn, 9);
+	int on = gsup_sm_rp_id_build(GSUP_SM_RP_ID_SMSC, 0x91, "8501900000", oa, sizeof(oa));
+	assert_int_equal(on, 7);
+	mt.sm_rp_da = da;
+	mt.sm_rp_da_len = (size_t)dn;
+	mt.sm_rp_oa = oa;
+	mt.sm_rp_oa_len = (size_t)on;
+	const uint8_t ui[] = {0x04, 0x0b, 0x91, 0x58};
+	mt.sm_rp_ui = ui;
+	mt.sm_rp_ui_len = sizeof(ui);
+	mt.has_sm_rp_mms = true;
+	mt.sm_rp_mms = 1;
+	mt.has_msg_class = true;
+	mt.msg_class = GSUP_CLASS_SMS;
+	wn = unhex("28 |" IMSI1_IE "| 40 01 07 |" DA_IMSI "| 42 07 " SMSC_ADDR
+	           "| 43 04 040b9158 | 45 01 01 | 0a 01 02",
+	           want, sizeof(want));
+	assert_encodes_to(&mt, want, wn);
+	roundtrip_hex("28 |" IMSI1_IE "| 40 01 07 |" DA_IMSI "| 42 07 " SMSC_ADDR
+	              "| 43 04 040b9158 | 45 01 01 | 0a 01 02",
+	              &m);
+	assert_true(m.has_sm_rp_mms);
+	assert_int_equal(m.sm_rp_mms, 1);
+
+	/* ReadyForSM (RP-SMMA): alert reason 2, memory available. */
+	roundtrip_hex("2c |" IMSI1_IE "| 40 01 03 | 46 01 02 | 0a 01 02", &m);
+	assert_true(m.has_sm_alert_reason);
+	assert_int_equal(m.sm_alert_reason, GSUP_SM_ALERT_MEMORY_AVAILABLE);
+	/* MT-Forward-SM error from an MSC: RP cause 22, memory exceeded. */
+	roundtrip_hex("29 |" IMSI1_IE "| 40 01 09 | 44 01 16 | 0a 01 02", &m);
+	assert_int_equal(m.sm_rp_cause, 22);
+	/* noSM-RP-DA / noSM-RP-OA: the type octet alone. */
+	roundtrip_hex("24 |" IMSI1_IE "| 41 01 ff | 42 01 ff", &m);
+	assert_int_equal(m.sm_rp_da_len, 1);
+
+	/* Malformed SMS IEs: wrong sizes, unknown identity types, an identity
+	 * missing, or one where none may be. */
+	expect_bad("29 |" IMSI1_IE "| 44 02 16 00", IMSI1);
+	expect_bad("29 |" IMSI1_IE "| 44 00", IMSI1);
+	expect_bad("28 |" IMSI1_IE "| 45 00", IMSI1);
+	expect_bad("2c |" IMSI1_IE "| 46 02 0102", IMSI1);
+	expect_bad("24 |" IMSI1_IE "| 41 00", IMSI1);
+	expect_bad("24 |" IMSI1_IE "| 41 01 01", IMSI1);
+	expect_bad("24 |" IMSI1_IE "| 41 01 03", IMSI1);
+	expect_bad("24 |" IMSI1_IE "| 42 02 ff 00", IMSI1);
+	expect_bad("24 |" IMSI1_IE "| 42 03 07 91 58", IMSI1);
+	expect_bad("24 |" IMSI1_IE "| 42 03 00 91 58", IMSI1);
+
+	/* The identity builder. */
+	uint8_t v[16];
+	assert_int_equal(gsup_sm_rp_id_build(GSUP_SM_RP_ID_NONE, 0, NULL, v, sizeof(v)), 1);
+	assert_int_equal(v[0], 0xff);
+	assert_int_equal(
+	    gsup_sm_rp_id_build(GSUP_SM_RP_ID_MSISDN, 0x91, "85019120000001", v, sizeof(v)), 9);
+	uint8_t want_oa[16];
+	size_t won = unhex("02 91 58 10 19 02 00 00 10", want_oa, sizeof(want_oa));
+	assert_memory_equal(v, want_oa, won);
+	assert_int_equal(gsup_sm_rp_id_build(GSUP_SM_RP_ID_SMSC, 0x91, "", v, sizeof(v)), -EINVAL);
+	assert_int_equal(gsup_sm_rp_id_build(GSUP_SM_RP_ID_SMSC, 0x91, "85a", v, sizeof(v)),
+	                 -EINVAL);
+	assert_int_equal(
+	    gsup_sm_rp_id_build(GSUP_SM_RP_ID_IMSI, 0, "0010100000000012", v, sizeof(v)), -EINVAL);
+	assert_int_equal(gsup_sm_rp_id_build(0x07, 0, "1", v, sizeof(v)), -EINVAL);
+	assert_int_equal(gsup_sm_rp_id_build(GSUP_SM_RP_ID_SMSC, 0x91, "8501900000", v, 6),
+	                 -EMSGSIZE);
+	assert_int_equal(
+	    gsup_sm_rp_id_build(GSUP_SM_RP_ID_SMSC, 0x91, "123456789012345678901", v, sizeof(v)),
+	    -EINVAL);
+}
+
 /* ---- comparison with libosmogsm ---- */
 
 #ifdef KORYO_HAVE_LIBOSMOGSM
@@ -840,7 +965,7 @@ struct osmo_scratch {
 
 /* The libosmogsm message that should encode to the same octets as m (the
  * fields of m chosen so that libosmogsm 1.7 can express them: non-zero
- * causes and classes, no 0x52, no SM-RP-DA/OA). */
+ * causes, classes and alert reasons, no 0x52). */
 static void to_osmo(const struct gsup_msg *m, struct osmo_gsup_message *o, struct osmo_scratch *s)
 {
 	memset(o, 0, sizeof(*o));
@@ -917,10 +1042,26 @@ static void to_osmo(const struct gsup_msg *m, struct osmo_gsup_message *o, struc
 	}
 	if (m->has_sm_rp_mr)
 		o->sm_rp_mr = &m->sm_rp_mr;
+	if (m->sm_rp_da) {
+		o->sm_rp_da_type = m->sm_rp_da[0];
+		o->sm_rp_da = m->sm_rp_da_len > 1 ? m->sm_rp_da + 1 : NULL;
+		o->sm_rp_da_len = m->sm_rp_da_len - 1;
+	}
+	if (m->sm_rp_oa) {
+		o->sm_rp_oa_type = m->sm_rp_oa[0];
+		o->sm_rp_oa = m->sm_rp_oa_len > 1 ? m->sm_rp_oa + 1 : NULL;
+		o->sm_rp_oa_len = m->sm_rp_oa_len - 1;
+	}
 	if (m->sm_rp_ui) {
 		o->sm_rp_ui = m->sm_rp_ui;
 		o->sm_rp_ui_len = m->sm_rp_ui_len;
 	}
+	if (m->has_sm_rp_cause)
+		o->sm_rp_cause = &m->sm_rp_cause;
+	if (m->has_sm_rp_mms)
+		o->sm_rp_mms = &m->sm_rp_mms;
+	if (m->has_sm_alert_reason)
+		o->sm_alert_rsn = m->sm_alert_reason;
 	if (m->imei[0]) {
 		o->imei_enc = s->imei;
 		o->imei_enc_len = lv_number(m->imei, s->imei);
@@ -974,6 +1115,20 @@ static void compare_with_osmo(const struct gsup_msg *m)
 		assert_int_equal(od.cancel_type, m->cancel_type + 1);
 	if (m->has_imei_result)
 		assert_int_equal(od.imei_result, m->imei_result + 1);
+	if (m->has_sm_rp_cause)
+		assert_int_equal(*od.sm_rp_cause, m->sm_rp_cause);
+	if (m->has_sm_rp_mms)
+		assert_int_equal(*od.sm_rp_mms, m->sm_rp_mms);
+	if (m->has_sm_alert_reason)
+		assert_int_equal(od.sm_alert_rsn, m->sm_alert_reason);
+	if (m->sm_rp_da) {
+		assert_int_equal(od.sm_rp_da_type, m->sm_rp_da[0]);
+		assert_int_equal(od.sm_rp_da_len, m->sm_rp_da_len - 1);
+	}
+	if (m->sm_rp_oa) {
+		assert_int_equal(od.sm_rp_oa_type, m->sm_rp_oa[0]);
+		assert_int_equal(od.sm_rp_oa_len, m->sm_rp_oa_len - 1);
+	}
 	msgb_free(msg);
 }
 
@@ -1030,6 +1185,13 @@ static void test_libosmogsm_fixed(void **state)
 	    "32 |" IMSI1_IE "| 51 01 00 | 0a 01 01",
 	    "08 |" IMSI1_IE "| 26 0e a0a1a2a3a4a5a6a7a8a9aaabacad 20 10 "
 	    "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf 28 01 02 0a 01 01",
+	    "24 |" IMSI1_IE "| 40 01 05 | 41 07 " SMSC_ADDR " |" OA_MSISDN "| 43 10 " SUBMIT_HI
+	    " | 0a 01 02",
+	    "25 |" IMSI1_IE "| 40 01 05 | 44 01 60 | 0a 01 02",
+	    "28 |" IMSI1_IE "| 40 01 07 |" DA_IMSI "| 42 07 " SMSC_ADDR
+	    "| 43 04 040b9158 | 45 01 01 | 0a 01 02",
+	    "2a |" IMSI1_IE "| 40 01 07 | 0a 01 02",
+	    "2c |" IMSI1_IE "| 40 01 03 | 46 01 02 | 0a 01 02",
 	};
 	for (size_t i = 0; i < sizeof(captures) / sizeof(captures[0]); i++) {
 		struct gsup_msg m;
@@ -1105,6 +1267,28 @@ static void test_libosmogsm_random(void **state)
 			m.sm_rp_ui = blob[3];
 			m.sm_rp_ui_len = rnd(160);
 		}
+		/* SM-RP-DA/OA: a type octet, then 1..12 octets, or "none". */
+		static const uint8_t id_types[] = {GSUP_SM_RP_ID_IMSI, GSUP_SM_RP_ID_MSISDN,
+		                                   GSUP_SM_RP_ID_SMSC, GSUP_SM_RP_ID_NONE};
+		static uint8_t da[13], oa[13];
+		if (rnd(8) == 0) {
+			da[0] = id_types[rnd(4)];
+			fill(da + 1, 12, (uint8_t)rnd(256));
+			m.sm_rp_da = da;
+			m.sm_rp_da_len = da[0] == GSUP_SM_RP_ID_NONE ? 1 : 2 + rnd(12);
+		}
+		if (rnd(8) == 0) {
+			oa[0] = id_types[1 + rnd(3)];
+			fill(oa + 1, 12, (uint8_t)rnd(256));
+			m.sm_rp_oa = oa;
+			m.sm_rp_oa_len = oa[0] == GSUP_SM_RP_ID_NONE ? 1 : 2 + rnd(12);
+		}
+		if ((m.has_sm_rp_cause = rnd(8) == 0))
+			m.sm_rp_cause = (uint8_t)rnd(128);
+		if ((m.has_sm_rp_mms = rnd(8) == 0))
+			m.sm_rp_mms = (uint8_t)rnd(2);
+		if ((m.has_sm_alert_reason = rnd(8) == 0))
+			m.sm_alert_reason = (uint8_t)(1 + rnd(2));
 		if (rnd(6) == 0)
 			rnd_digits(m.imei, 14, 16);
 		if ((m.has_imei_result = rnd(6) == 0))
@@ -1154,6 +1338,7 @@ int main(void)
 	    cmocka_unit_test(test_malformed_ies),
 	    cmocka_unit_test(test_truncation),
 	    cmocka_unit_test(test_type_names),
+	    cmocka_unit_test(test_sms_vectors),
 #ifdef KORYO_HAVE_LIBOSMOGSM
 	    cmocka_unit_test(test_libosmogsm_fixed),
 	    cmocka_unit_test(test_libosmogsm_random),

@@ -140,7 +140,7 @@ static struct ocs_grant sms(struct fx *fx, const char *op_id, uint64_t imsi, con
 {
 	struct answer a;
 	answer_init(&a);
-	return answer_wait(&a, ocs_sms_charge(fx->o, op_id, imsi, dest, answer_fn, &a));
+	return answer_wait(&a, ocs_sms_charge(fx->o, op_id, imsi, dest, 1, answer_fn, &a));
 }
 
 static struct ocs_grant adjust(struct fx *fx, const char *op_id, const char *account,

@@ -142,44 +142,49 @@ static void test_demo_words_and_regex(void **state)
 {
 	struct fx *f = *state;
 	/* Words: whole words, any case, any of the list. */
-	expect(f, CITIZEN, "citizen", CITIZEN2, "YOU HAVE WON a bicycle!", SMS_HOLD, "prize-scam");
-	expect(f, CITIZEN, "citizen", CITIZEN2, "lottery winner: call me", SMS_HOLD, "prize-scam");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "YOU HAVE WON a bicycle!", SMS_ACTION_HOLD,
+	       "prize-scam");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "lottery winner: call me", SMS_ACTION_HOLD,
+	       "prize-scam");
 	/* ...but not inside a longer word. */
-	expect(f, CITIZEN, "citizen", CITIZEN2, "you have wonderful news", SMS_DELIVER, "default");
-	expect(f, CITIZEN, "citizen", CITIZEN2, "lottery winners", SMS_DELIVER, "default");
-	expect(f, CITIZEN, "citizen", CITIZEN2, "reclaim your prize", SMS_DELIVER, "default");
-	expect(f, CITIZEN, "citizen", CITIZEN2, "(claim your prize)", SMS_HOLD, "prize-scam");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "you have wonderful news", SMS_ACTION_DELIVER,
+	       "default");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "lottery winners", SMS_ACTION_DELIVER, "default");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "reclaim your prize", SMS_ACTION_DELIVER,
+	       "default");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "(claim your prize)", SMS_ACTION_HOLD,
+	       "prize-scam");
 	/* A regular expression, case-insensitive. */
-	expect(f, CITIZEN, "citizen", CITIZEN2, "Please SEND me your PIN now", SMS_REFUSE,
+	expect(f, CITIZEN, "citizen", CITIZEN2, "Please SEND me your PIN now", SMS_ACTION_REFUSE,
 	       "voucher-pin-phishing");
-	expect(f, CITIZEN, "citizen", CITIZEN2, "tell the voucher code", SMS_REFUSE,
+	expect(f, CITIZEN, "citizen", CITIZEN2, "tell the voucher code", SMS_ACTION_REFUSE,
 	       "voucher-pin-phishing");
-	expect(f, CITIZEN, "citizen", CITIZEN2, "my pin is safe", SMS_DELIVER, "default");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "my pin is safe", SMS_ACTION_DELIVER, "default");
 	/* The operator's service number comes first and is never filtered. */
-	expect(f, "123", "", CITIZEN2, "you have won 100 free minutes", SMS_DELIVER,
+	expect(f, "123", "", CITIZEN2, "you have won 100 free minutes", SMS_ACTION_DELIVER,
 	       "operator-notices");
 	/* An empty or absent text matches only rules on any text. */
-	expect(f, CITIZEN, "citizen", CITIZEN2, NULL, SMS_DELIVER, "default");
+	expect(f, CITIZEN, "citizen", CITIZEN2, NULL, SMS_ACTION_DELIVER, "default");
 	/* A '+' before an MSISDN is the same number. */
-	expect(f, "+123", "", CITIZEN2, "x", SMS_DELIVER, "operator-notices");
+	expect(f, "+123", "", CITIZEN2, "x", SMS_ACTION_DELIVER, "operator-notices");
 }
 
 static void test_priorities(void **state)
 {
 	struct fx *f = *state;
-	struct sms_rule a = rule("deliver-tea", 50, SMS_TEXT_WORDS, "tea", SMS_DELIVER);
-	struct sms_rule b = rule("refuse-tea", 60, SMS_TEXT_REGEX, "t[e]a", SMS_REFUSE);
+	struct sms_rule a = rule("deliver-tea", 50, SMS_TEXT_WORDS, "tea", SMS_ACTION_DELIVER);
+	struct sms_rule b = rule("refuse-tea", 60, SMS_TEXT_REGEX, "t[e]a", SMS_ACTION_REFUSE);
 	put_ok(f, &b);
-	expect(f, CITIZEN, "citizen", CITIZEN2, "tea at five", SMS_REFUSE, "refuse-tea");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "tea at five", SMS_ACTION_REFUSE, "refuse-tea");
 	put_ok(f, &a);
-	expect(f, CITIZEN, "citizen", CITIZEN2, "tea at five", SMS_DELIVER, "deliver-tea");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "tea at five", SMS_ACTION_DELIVER, "deliver-tea");
 	/* Replacing a rule moves it: now the refusal is tried first. */
 	a.priority = 70;
 	struct sms_rules_error e;
 	assert_int_equal(sms_rules_put(f->r, &a, "test", &e), 1);
-	expect(f, CITIZEN, "citizen", CITIZEN2, "tea at five", SMS_REFUSE, "refuse-tea");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "tea at five", SMS_ACTION_REFUSE, "refuse-tea");
 	/* Two rules may not share a priority. */
-	struct sms_rule c = rule("other", 60, SMS_TEXT_ANY, "", SMS_DELIVER);
+	struct sms_rule c = rule("other", 60, SMS_TEXT_ANY, "", SMS_ACTION_DELIVER);
 	put_refused(f, &c, -EEXIST, "priority");
 	/* The list is in the order the rules are tried. */
 	struct sms_rule *v;
@@ -190,60 +195,60 @@ static void test_priorities(void **state)
 	free(v);
 	assert_int_equal(sms_rules_delete(f->r, "refuse-tea", "test"), 0);
 	assert_int_equal(sms_rules_delete(f->r, "refuse-tea", "test"), -ENOENT);
-	expect(f, CITIZEN, "citizen", CITIZEN2, "tea at five", SMS_DELIVER, "deliver-tea");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "tea at five", SMS_ACTION_DELIVER, "deliver-tea");
 }
 
 static void test_class_and_prefixes(void **state)
 {
 	struct fx *f = *state;
-	struct sms_rule r = rule("official-hold", 40, SMS_TEXT_ANY, "", SMS_HOLD);
+	struct sms_rule r = rule("official-hold", 40, SMS_TEXT_ANY, "", SMS_ACTION_HOLD);
 	snprintf(r.sender_class, sizeof(r.sender_class), "official");
 	put_ok(f, &r);
-	expect(f, CITIZEN, "official", CITIZEN2, "hello", SMS_HOLD, "official-hold");
-	expect(f, CITIZEN, "citizen", CITIZEN2, "hello", SMS_DELIVER, "default");
+	expect(f, CITIZEN, "official", CITIZEN2, "hello", SMS_ACTION_HOLD, "official-hold");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "hello", SMS_ACTION_DELIVER, "default");
 
-	r = rule("to-8502", 41, SMS_TEXT_ANY, "", SMS_REFUSE);
+	r = rule("to-8502", 41, SMS_TEXT_ANY, "", SMS_ACTION_REFUSE);
 	snprintf(r.recipient, sizeof(r.recipient), "8502");
 	put_ok(f, &r);
-	expect(f, CITIZEN, "citizen", "85021234567", "hello", SMS_REFUSE, "to-8502");
-	expect(f, CITIZEN, "citizen", "+85021234567", "hello", SMS_REFUSE, "to-8502");
-	expect(f, CITIZEN, "citizen", "85012021234", "hello", SMS_DELIVER, "default");
+	expect(f, CITIZEN, "citizen", "85021234567", "hello", SMS_ACTION_REFUSE, "to-8502");
+	expect(f, CITIZEN, "citizen", "+85021234567", "hello", SMS_ACTION_REFUSE, "to-8502");
+	expect(f, CITIZEN, "citizen", "85012021234", "hello", SMS_ACTION_DELIVER, "default");
 
-	r = rule("from-86", 42, SMS_TEXT_ANY, "", SMS_REFUSE);
+	r = rule("from-86", 42, SMS_TEXT_ANY, "", SMS_ACTION_REFUSE);
 	snprintf(r.sender, sizeof(r.sender), "86");
 	put_ok(f, &r);
-	expect(f, "8613800000000", "", CITIZEN2, "hello", SMS_REFUSE, "from-86");
-	expect(f, "8501386", "citizen", CITIZEN2, "hello", SMS_DELIVER, "default");
+	expect(f, "8613800000000", "", CITIZEN2, "hello", SMS_ACTION_REFUSE, "from-86");
+	expect(f, "8501386", "citizen", CITIZEN2, "hello", SMS_ACTION_DELIVER, "default");
 }
 
 static void test_bad_rules_refused(void **state)
 {
 	struct fx *f = *state;
-	struct sms_rule r = rule("bad-regex", 500, SMS_TEXT_REGEX, "(unclosed", SMS_REFUSE);
+	struct sms_rule r = rule("bad-regex", 500, SMS_TEXT_REGEX, "(unclosed", SMS_ACTION_REFUSE);
 	put_refused(f, &r, -EINVAL, "regex");
-	r = rule("bad-words", 500, SMS_TEXT_WORDS, "one;;two", SMS_REFUSE);
+	r = rule("bad-words", 500, SMS_TEXT_WORDS, "one;;two", SMS_ACTION_REFUSE);
 	put_refused(f, &r, -EINVAL, "words");
-	r = rule("bad-class", 500, SMS_TEXT_ANY, "", SMS_REFUSE);
+	r = rule("bad-class", 500, SMS_TEXT_ANY, "", SMS_ACTION_REFUSE);
 	snprintf(r.sender_class, sizeof(r.sender_class), "soldier");
 	put_refused(f, &r, -EINVAL, "class");
-	r = rule("bad-prefix", 500, SMS_TEXT_ANY, "", SMS_REFUSE);
+	r = rule("bad-prefix", 500, SMS_TEXT_ANY, "", SMS_ACTION_REFUSE);
 	snprintf(r.sender, sizeof(r.sender), "85x");
 	put_refused(f, &r, -EINVAL, "sender");
-	r = rule("Bad Name", 500, SMS_TEXT_ANY, "", SMS_REFUSE);
+	r = rule("Bad Name", 500, SMS_TEXT_ANY, "", SMS_ACTION_REFUSE);
 	put_refused(f, &r, -EINVAL, "name");
-	r = rule("flood", 500, SMS_TEXT_ANY, "", SMS_REFUSE);
+	r = rule("flood", 500, SMS_TEXT_ANY, "", SMS_ACTION_REFUSE);
 	put_refused(f, &r, -EINVAL, "name");
-	r = rule("no-reason", 500, SMS_TEXT_ANY, "", SMS_REFUSE);
+	r = rule("no-reason", 500, SMS_TEXT_ANY, "", SMS_ACTION_REFUSE);
 	r.reason[0] = '\0';
 	put_refused(f, &r, -EINVAL, "reason");
 	/* A pattern that fills the whole field has no room for its end. */
-	r = rule("too-long", 500, SMS_TEXT_REGEX, "a", SMS_REFUSE);
+	r = rule("too-long", 500, SMS_TEXT_REGEX, "a", SMS_ACTION_REFUSE);
 	memset(r.text, 'a', sizeof(r.text));
 	put_refused(f, &r, -EINVAL, "regex");
 	/* Nothing of it was kept. */
 	struct sms_rule got;
 	assert_int_equal(sms_rules_get(f->r, "bad-regex", &got), -ENOENT);
-	expect(f, CITIZEN, "citizen", CITIZEN2, "unclosed", SMS_DELIVER, "default");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "unclosed", SMS_ACTION_DELIVER, "default");
 }
 
 /* --- the flood limit -------------------------------------------------------------- */
@@ -269,19 +274,19 @@ static void test_flood(void **state)
 	l = (struct sms_limits){.messages = 3, .seconds = 60};
 	assert_int_equal(sms_rules_limits_set(f->r, &l, "test", &e), 0);
 	for (int i = 0; i < 3; i++)
-		expect(f, CITIZEN, "citizen", CITIZEN2, "hi", SMS_DELIVER, "default");
-	expect(f, CITIZEN, "citizen", CITIZEN2, "hi", SMS_REFUSE, "flood");
+		expect(f, CITIZEN, "citizen", CITIZEN2, "hi", SMS_ACTION_DELIVER, "default");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "hi", SMS_ACTION_REFUSE, "flood");
 	/* The limit is per sender. */
-	expect(f, CITIZEN2, "citizen", CITIZEN, "hi", SMS_DELIVER, "default");
+	expect(f, CITIZEN2, "citizen", CITIZEN, "hi", SMS_ACTION_DELIVER, "default");
 	/* A third of the window earns one message back, not more. */
 	fake_ns += 20ULL * 1000000000ULL;
-	expect(f, CITIZEN, "citizen", CITIZEN2, "hi", SMS_DELIVER, "default");
-	expect(f, CITIZEN, "citizen", CITIZEN2, "hi", SMS_REFUSE, "flood");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "hi", SMS_ACTION_DELIVER, "default");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "hi", SMS_ACTION_REFUSE, "flood");
 	/* The flood limit comes before the rules: even the operator's rule. */
 	fake_ns += 3600ULL * 1000000000ULL;
 	for (int i = 0; i < 3; i++)
-		expect(f, "123", "", CITIZEN2, "x", SMS_DELIVER, "operator-notices");
-	expect(f, "123", "", CITIZEN2, "x", SMS_REFUSE, "flood");
+		expect(f, "123", "", CITIZEN2, "x", SMS_ACTION_DELIVER, "operator-notices");
+	expect(f, "123", "", CITIZEN2, "x", SMS_ACTION_REFUSE, "flood");
 
 	/* Bad limits name their field; 0 turns the limit off. */
 	l = (struct sms_limits){.messages = 5, .seconds = 0};
@@ -290,7 +295,7 @@ static void test_flood(void **state)
 	l = (struct sms_limits){.messages = 0, .seconds = 0};
 	assert_int_equal(sms_rules_limits_set(f->r, &l, "test", &e), 0);
 	for (int i = 0; i < 10; i++)
-		expect(f, CITIZEN, "citizen", CITIZEN2, "hi", SMS_DELIVER, "default");
+		expect(f, CITIZEN, "citizen", CITIZEN2, "hi", SMS_ACTION_DELIVER, "default");
 }
 
 /* --- the record of matches ------------------------------------------------------ */
@@ -323,24 +328,25 @@ static void test_matches_recorded(void **state)
 {
 	struct fx *f = *state;
 	struct seen s = {0};
-	expect(f, CITIZEN, "citizen", CITIZEN2, "good morning", SMS_DELIVER, "default");
-	expect(f, CITIZEN, "citizen", CITIZEN2, "You have won a prize", SMS_HOLD, "prize-scam");
-	expect(f, "+" CITIZEN, "citizen", CITIZEN2, "send me your pin", SMS_REFUSE,
+	expect(f, CITIZEN, "citizen", CITIZEN2, "good morning", SMS_ACTION_DELIVER, "default");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "You have won a prize", SMS_ACTION_HOLD,
+	       "prize-scam");
+	expect(f, "+" CITIZEN, "citizen", CITIZEN2, "send me your pin", SMS_ACTION_REFUSE,
 	       "voucher-pin-phishing");
 	/* An explanation neither records nor takes from the flood limit. */
 	struct sms_verdict v;
 	assert_int_equal(sms_rules_explain(f->r, CITIZEN, "citizen", CITIZEN2, "you have won", &v),
 	                 0);
-	assert_int_equal(v.action, SMS_HOLD);
+	assert_int_equal(v.action, SMS_ACTION_HOLD);
 
 	assert_int_equal(sms_rules_matches(f->r, 0, 10, collect, &s), 2);
 	/* No rule matched "good morning": nothing recorded for it. */
 	assert_string_equal(s.m[0].rule, "prize-scam");
-	assert_int_equal(s.m[0].action, SMS_HOLD);
+	assert_int_equal(s.m[0].action, SMS_ACTION_HOLD);
 	/* The text is kept only for review: held messages. */
 	assert_string_equal(s.m[0].text, "You have won a prize");
 	assert_string_equal(s.m[1].rule, "voucher-pin-phishing");
-	assert_int_equal(s.m[1].action, SMS_REFUSE);
+	assert_int_equal(s.m[1].action, SMS_ACTION_REFUSE);
 	assert_string_equal(s.m[1].text, "");
 	assert_string_equal(s.m[1].sender, CITIZEN);
 	assert_true(s.m[1].id > s.m[0].id);
@@ -359,9 +365,9 @@ static void test_matches_through_the_queue(void **state)
 	sms_rules_close(f->r);
 	assert_int_equal(store_queue_start(f->st, &q), 0);
 	assert_int_equal(sms_rules_open(f->st, q, &f->prof, &f->r), 0);
-	expect(f, CITIZEN, "citizen", CITIZEN2, "send me your pin", SMS_REFUSE,
+	expect(f, CITIZEN, "citizen", CITIZEN2, "send me your pin", SMS_ACTION_REFUSE,
 	       "voucher-pin-phishing");
-	expect(f, CITIZEN, "citizen", CITIZEN2, "lottery winner!", SMS_HOLD, "prize-scam");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "lottery winner!", SMS_ACTION_HOLD, "prize-scam");
 	store_queue_stop(q);
 	struct seen s = {0};
 	assert_int_equal(sms_rules_matches(f->r, 0, 10, collect, &s), 2);
@@ -393,12 +399,12 @@ static void test_changes_survive_reopen(void **state)
 {
 	struct fx *f = *state;
 	struct sms_rules_error e;
-	struct sms_rule r = rule("rates", 150, SMS_TEXT_WORDS, "spam, eggs;ham", SMS_HOLD);
+	struct sms_rule r = rule("rates", 150, SMS_TEXT_WORDS, "spam, eggs;ham", SMS_ACTION_HOLD);
 	put_ok(f, &r);
 	struct sms_limits l = {.messages = 7, .seconds = 10};
 	assert_int_equal(sms_rules_limits_set(f->r, &l, "api:tester", &e), 0);
 	assert_int_equal(sms_rules_delete(f->r, "chain-letters", "test"), 0);
-	expect(f, CITIZEN, "citizen", CITIZEN2, "ham", SMS_HOLD, "rates");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "ham", SMS_ACTION_HOLD, "rates");
 
 	fx_close(f);
 	fx_open(f);
@@ -413,7 +419,7 @@ static void test_changes_survive_reopen(void **state)
 	assert_int_equal(l.seconds, 10);
 	/* Compiled again on load: the words still match, the earlier match
 	 * is still recorded, and new ids follow it. */
-	expect(f, CITIZEN, "citizen", CITIZEN2, "Spam, Eggs please", SMS_HOLD, "rates");
+	expect(f, CITIZEN, "citizen", CITIZEN2, "Spam, Eggs please", SMS_ACTION_HOLD, "rates");
 	struct seen s = {0};
 	assert_int_equal(sms_rules_matches(f->r, 0, 10, collect, &s), 2);
 	assert_true(s.m[1].id > s.m[0].id);
