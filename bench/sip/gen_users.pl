@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 # bench/sip/gen_users.pl: the users of bench/sip_bench.sh, written at run time.
 #
-#   gen_users.pl OUTDIR USERS CALL_USERS AKA_SIMS DOMAIN
+#   gen_users.pl OUTDIR USERS CALL_USERS AKA_SIMS DOMAIN [MSG_USERS]
 #
 # USERS softphone subscribers, the same for both servers: IMSI 4670598xxxxxxxx,
 # MSISDN 85019125xxxxxx (the SIP and digest user name: a Koryolink citizen's
@@ -14,6 +14,14 @@
 #   callees     the next CALL_USERS: callees and MESSAGE recipients, registered
 #               from the UAS's socket
 #   registering the rest: the REGISTER benchmark, from a socket of its own
+# Then MSG_USERS (default 0) MESSAGE senders and as many recipients, after the
+# USERS (same numbering): the MESSAGE benchmark spreads its traffic over many
+# senders and recipients, as a network's is, so that no one sender meets
+# koryod's per-sender flood limit (the profile's sms_limits.csv) and no one
+# recipient's queue (sms.window in flight, sms.max_per_recipient stored) is
+# the bottleneck:
+#   msg_senders       registered from the UAC's socket
+#   msg_recipients    registered from the UAS's socket
 # And, for koryod only, AKA_SIMS SIMs without a password (IMSI
 # 4670597xxxxxxxx) for AKA REGISTER, made for SIPp 3.6.1: it takes aka_K and
 # aka_OP as 16-byte strings and checks AUTN with the first two bytes of the
@@ -26,6 +34,10 @@
 #   register.csv, callers.csv, callees.csv
 #                     SIPp user files: user;[authentication ...]
 #   pairs.csv         SIPp user file: caller;callee
+#   msg_senders.csv, msg_recipients.csv
+#                     SIPp user files (user;[authentication ...]) of the
+#                     MESSAGE senders and recipients
+#   msg_pairs.csv     SIPp user file: sender;recipient
 #   aka.csv           SIPp user file for AKA REGISTER (-t ui -ip_field 2):
 #                     IMSI;[authentication ...];source address. Each SIM
 #                     sends from an address of its own in 127.1-15.x.y, as
@@ -38,12 +50,14 @@ use strict;
 use warnings;
 use Digest::MD5 qw(md5_hex);
 
-die "usage: $0 OUTDIR USERS CALL_USERS AKA_SIMS DOMAIN\n" unless @ARGV == 5;
-my ($out, $users, $call_users, $aka_sims, $domain) = @ARGV;
+die "usage: $0 OUTDIR USERS CALL_USERS AKA_SIMS DOMAIN [MSG_USERS]\n" unless @ARGV == 5 || @ARGV == 6;
+my ($out, $users, $call_users, $aka_sims, $domain, $msg_users) = @ARGV;
+$msg_users //= 0;
 die "USERS must be a number\n"      unless $users =~ /^[0-9]+$/;
 die "CALL_USERS must be a number\n" unless $call_users =~ /^[0-9]+$/ && $call_users >= 1;
 die "USERS must be at least 2 * CALL_USERS + 100\n" if $users < 2 * $call_users + 100;
-die "USERS must be below 1000000\n" if $users >= 1000000;
+die "MSG_USERS must be a number\n" unless $msg_users =~ /^[0-9]+$/;
+die "USERS + 2 * MSG_USERS must be below 1000000\n" if $users + 2 * $msg_users >= 1000000;
 die "AKA_SIMS must be 1..900000\n" unless $aka_sims =~ /^[0-9]+$/ && $aka_sims >= 1 && $aka_sims <= 900000;
 
 sub out {
@@ -54,13 +68,13 @@ sub out {
 
 my $kor = out('koryod.csv');
 my $sql = out('kamailio.sql');
-my %sipp = map { $_ => out("$_.csv") } qw(register callers callees pairs aka);
+my %sipp = map { $_ => out("$_.csv") } qw(register callers callees pairs aka msg_senders msg_recipients msg_pairs);
 print { $sipp{$_} } "SEQUENTIAL\n" for keys %sipp;
 print $kor "imsi,msisdn,class,status,k,op,opc,amf,sip_password\n";
 print $sql "BEGIN;\n";
 
-my @msisdn;
-for my $i (0 .. $users - 1) {
+my (@msisdn, @msg);
+for my $i (0 .. $users + 2 * $msg_users - 1) {
 	my $imsi  = sprintf('4670598%08d', $i);
 	my $user  = sprintf('85019125%06d', $i);
 	# Printable, never starting with "0x" (SIPp would decode it as hex).
@@ -77,10 +91,15 @@ for my $i (0 .. $users - 1) {
 		print { $sipp{callers} } $line;
 	} elsif ($i < 2 * $call_users) {
 		print { $sipp{callees} } $line;
-	} else {
+	} elsif ($i < $users) {
 		print { $sipp{register} } $line;
+	} elsif ($i < $users + $msg_users) {
+		print { $sipp{msg_senders} } $line;
+	} else {
+		print { $sipp{msg_recipients} } $line;
 	}
 	push @msisdn, $user if $i < 2 * $call_users;
+	push @msg, $user if $i >= $users;
 }
 print $sql "COMMIT;\n";
 
@@ -88,6 +107,14 @@ print $sql "COMMIT;\n";
 # always by the same caller.
 for my $i (0 .. $call_users - 1) {
 	print { $sipp{pairs} } $msisdn[$i] . ';' . $msisdn[$call_users + ($i * 7) % $call_users] . "\n";
+}
+
+# Sender i texts recipient (i * 7) mod MSG_USERS (7 is prime to MSG_USERS
+# unless 7 divides it: then + 1 keeps every recipient reached): SIPp takes the
+# lines in order, so the messages in flight go to as many recipients.
+my $step = ($msg_users % 7) ? 7 : 1;
+for my $i (0 .. $msg_users - 1) {
+	print { $sipp{msg_pairs} } $msg[$i] . ';' . $msg[$msg_users + ($i * $step) % $msg_users] . "\n";
 }
 
 my $keys = out('aka-keys.tsv');
@@ -104,4 +131,4 @@ for my $i (0 .. $aka_sims - 1) {
 }
 close($_) or die "$out: $!\n" for ($kor, $sql, $keys, values %sipp);
 print "users=$users callers=$call_users callees=$call_users register=" . ($users - 2 * $call_users)
-    . " aka_sims=$aka_sims\n";
+    . " msg_senders=$msg_users msg_recipients=$msg_users aka_sims=$aka_sims\n";

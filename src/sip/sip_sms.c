@@ -25,6 +25,7 @@
 #include "common/clock.h"
 #include "common/hex.h"
 #include "common/log.h"
+#include "crypto/aka.h"
 #include "sip/sip_core_internal.h"
 #include "sip/sip_reply.h"
 #include "sms/rp.h"
@@ -76,8 +77,15 @@ int sip_send_message(struct sip_worker *w, struct sip_core *core, const struct s
 	if (sip_worker_via(w, &o->flow, via, sizeof(via)) < 0)
 		return -EIO;
 	static _Thread_local char buf[SIP_REPLY_MAX + 1024];
-	static _Thread_local uint64_t seq;
-	uint64_t tag = ((uint64_t)rand() << 32) ^ (uint64_t)rand() ^ ++seq;
+	/* Tags and Call-IDs from a per-thread xorshift seeded at random: rand()
+	 * takes a lock all the workers would share. */
+	static _Thread_local uint64_t state;
+	if (!state && (crypto_random(&state, sizeof(state)) != 0 || !state))
+		state = clock_mono_ns() | 1;
+	state ^= state >> 12;
+	state ^= state << 25;
+	state ^= state >> 27;
+	uint64_t tag = state * 0x2545f4914f6cdd1dull;
 	char route[SIP_CONTACT_MAX + 16] = "";
 	if (o->path && o->path[0])
 		snprintf(route, sizeof(route), "Route: %s\r\n", o->path);
@@ -295,15 +303,7 @@ static void mo_text(struct sip_core *core, struct sip_request *rq, const struct 
 		return;
 	}
 	rcpt[dl] = '\0';
-	/* The text must be UTF-8: what cannot be split cannot be delivered. */
-	static _Thread_local struct sms_segment segs[SMS_SPLIT_MAX];
-	struct sms_split sp;
-	int n = sms_split_text(m->body.p, m->body.len, false, 0, segs, SMS_SPLIT_MAX, &sp);
-	if (n < 0) {
-		sip_request_reply(rq, n == SMS_E_UTF8 ? 400 : 413,
-		                  n == SMS_E_UTF8 ? "Text Is Not UTF-8" : "Message Too Long", NULL);
-		return;
-	}
+	/* (The centre checks that the text is UTF-8 and not too long.) */
 	key_of(m, "sip", key, sizeof(key));
 	cell_of_user(core, snd->imsi, cell, sizeof(cell));
 	const struct sip_hdr *dn = sip_msg_header_by_name(m, "Disposition-Notification");

@@ -1,5 +1,7 @@
 #include "sms/gsm7.h"
 
+#include <pthread.h>
+
 #include "sms/sms_err.h"
 #include "sms/ucs2.h"
 
@@ -29,8 +31,9 @@ static const struct {
 
 #define N_EXT (sizeof(gsm7_ext) / sizeof(gsm7_ext[0]))
 
-/* Finds the septets for cp: returns 1 (basic, *a), 2 (escape then *a) or 0. */
-static int lookup(uint32_t cp, uint8_t *a)
+/* Finds the septets for cp by searching the tables: returns 1 (basic,
+ * *a), 2 (escape then *a) or 0. */
+static int search(uint32_t cp, uint8_t *a)
 {
 	for (unsigned i = 0; i < 128; i++) {
 		if (i != GSM7_ESC && gsm7_basic[i] == cp) {
@@ -51,6 +54,29 @@ static int lookup(uint32_t cp, uint8_t *a)
 		return 1;
 	}
 	return 0;
+}
+
+/* The answers of search() for U+0000..U+00FF, where nearly every character
+ * of a text falls, made once: splitting a text looks up each character, and
+ * a search of the 128-entry table for each was most of what it cost. */
+#define LATIN_N 256
+static uint8_t latin_kind[LATIN_N], latin_code[LATIN_N];
+static pthread_once_t latin_once = PTHREAD_ONCE_INIT;
+
+static void latin_init(void)
+{
+	for (uint32_t cp = 0; cp < LATIN_N; cp++)
+		latin_kind[cp] = (uint8_t)search(cp, &latin_code[cp]);
+}
+
+/* Finds the septets for cp: returns 1 (basic, *a), 2 (escape then *a) or 0. */
+static int lookup(uint32_t cp, uint8_t *a)
+{
+	if (cp >= LATIN_N)
+		return search(cp, a);
+	pthread_once(&latin_once, latin_init);
+	*a = latin_code[cp];
+	return latin_kind[cp];
 }
 
 int gsm7_char_septets(uint32_t cp)

@@ -1106,7 +1106,18 @@ static void submit_whole(struct sub_job *j, const struct hlr_subscr *snd,
 	                  .len = len};
 	memcpy(m->body, sub->binary ? (const char *)sub->data : text, len);
 	m->body[len] = '\0';
-	m->segments = smsc_segments_of(m->body, len, m->binary, len);
+	int segments = smsc_segments_of(m->body, len, m->binary, len);
+	if (segments < 0) {
+		free(m);
+		free(hexbody);
+		stored_change(s, rcp->imsi, -1);
+		job_answer(j, SMSC_INVALID, segments == SMS_E_UTF8 ? 400 : 413,
+		           SMS_RP_CAUSE_SEMANTICALLY_INCORRECT, 0,
+		           segments == SMS_E_UTF8 ? "The text is not UTF-8."
+		                                  : "The text needs more than 255 segments.");
+		return;
+	}
+	m->segments = (unsigned)segments;
 	snprintf(m->origin, sizeof(m->origin), "%s", sub->origin ? sub->origin : "");
 	snprintf(m->sender_cell, sizeof(m->sender_cell), "%s", sub->cell ? sub->cell : "");
 	if (hexbody)

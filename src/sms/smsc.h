@@ -115,7 +115,7 @@ struct smsc_result {
 	bool held;  /* ACCEPTED but held for review by a content rule */
 	char reason[SMSC_REASON_MAX];
 	char rule[64];    /* REFUSED: the policy's or content rule's name */
-	int sip_status;   /* what a SIP access answers: 202, 403, 404, 480, 400, 500 */
+	int sip_status;   /* what a SIP access answers: 202, 400, 403, 404, 413, 480, 500, 503 */
 	uint8_t rp_cause; /* what an RP-ERROR / GSUP error carries (TS 24.011 8.2.5.4) */
 };
 

@@ -121,12 +121,11 @@ int smsc_tpdus_build(const struct smsc_delivery *d, uint16_t ref, struct smsc_tp
 	return (int)out->n;
 }
 
-unsigned smsc_segments_of(const char *text, size_t len, bool binary, size_t data_len)
+int smsc_segments_of(const char *text, size_t len, bool binary, size_t data_len)
 {
 	if (binary)
-		return data_len <= 140 ? 1 : (unsigned)((data_len + 133) / 134);
+		return data_len <= 140 ? 1 : (int)((data_len + 133) / 134);
 	static _Thread_local struct sms_segment segs[SMS_SPLIT_MAX];
 	struct sms_split sp;
-	int n = sms_split_text(text, len, false, 0, segs, SMS_SPLIT_MAX, &sp);
-	return n > 0 ? (unsigned)n : 1;
+	return sms_split_text(text, len, false, 0, segs, SMS_SPLIT_MAX, &sp);
 }

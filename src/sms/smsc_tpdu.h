@@ -36,5 +36,6 @@ struct smsc_tpdus {
 int smsc_tpdus_build(const struct smsc_delivery *d, uint16_t ref, struct smsc_tpdus *out);
 
 /* The segments a submission will be charged for: of its text (split as
- * smsc_tpdus_build would) or data. At least 1. */
-unsigned smsc_segments_of(const char *text, size_t len, bool binary, size_t data_len);
+ * smsc_tpdus_build would) or data; at least 1. Or SMS_E_UTF8 (the text is
+ * not UTF-8), SMS_E_TOO_LONG (over 255 segments). */
+int smsc_segments_of(const char *text, size_t len, bool binary, size_t data_len);

@@ -13,7 +13,8 @@
 #     (Disposition-Notification) and gets it;
 #   - a 3GPP sender with TP-SRR gets an SMS-STATUS-REPORT naming its TP-MR;
 #   - a content rule refuses a text: 403 with its reason and rule (text),
-#     RP-ERROR cause 21 (3GPP); nothing is delivered;
+#     RP-ERROR cause 21 (3GPP); nothing is delivered; a text that is not
+#     UTF-8 gets 400;
 #   - kept messages survive a kill -9 and are delivered after it; one whose
 #     validity ends expires (clock.offset), and its CDR says so;
 #   - a CDR per message: parties, cells, segments, size, outcome, channel.
@@ -149,6 +150,8 @@ sipp_client g-rule sms_3gpp_uac.xml "$PB" 1 -key caller "$BM" -key ruri "sip:+85
   -key bodyfile "$T/l.1" -oocsf "$SCEN/sms_ooc.xml"
 expect_eq "$("$SMS_PHONE" trace "$T/sipp-g-rule.msg")" "rp-error mr=5 cause=21" "RP-ERROR SM rejected"
 wait_empty "a refused message is not kept"
+text t-utf8 "$PA" "$AM" "$BM" $'bad \xff\xfe text'
+expect_eq "$(status_of t-utf8)" 400 "a text that is not UTF-8"
 echo "ok: refused by a content rule"
 
 # ---- kill -9, then delivery; expiry --------------------------------------------------------------

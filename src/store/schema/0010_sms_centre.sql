@@ -4,7 +4,7 @@
 -- CDR is written (in the same transaction).
 CREATE TABLE sms_message (
 	id BIGINT PRIMARY KEY,
-	skey TEXT NOT NULL UNIQUE,       -- the submission's idempotency key
+	skey TEXT NOT NULL,              -- the submission's key (unique in sms_key)
 	state TEXT NOT NULL CHECK (state IN ('waiting', 'held')),
 	charged BIGINT NOT NULL,         -- 0 until the charging answered
 	is_report BIGINT NOT NULL,       -- an SMS-STATUS-REPORT to the sender of another
@@ -27,7 +27,9 @@ CREATE TABLE sms_message (
 	attempts BIGINT NOT NULL DEFAULT 0,
 	last_error TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX sms_message_recipient ON sms_message (recipient_msisdn, id);
+-- No index beside the id: every row is written once and deleted once, on
+-- the message path; the operator's listing by recipient reads the rows
+-- waiting, which are few.
 -- Every submission's key (a message's, a segment's), kept after the
 -- message is final, so that a submission repeated later gets the first
 -- answer (id 0: a segment that did not complete its message).
