@@ -15,6 +15,7 @@
 #   - a content rule refuses a text: 403 with its reason and rule (text),
 #     RP-ERROR cause 21 (3GPP); nothing is delivered; a text that is not
 #     UTF-8 gets 400;
+#   - each accepted message charged once, per segment, across a kill -9;
 #   - kept messages survive a kill -9 and are delivered after it; one whose
 #     validity ends expires (clock.offset), and its CDR says so;
 #   - a CDR per message: parties, cells, segments, size, outcome, channel.
@@ -164,6 +165,13 @@ wait "$KORYOD_PID" 2>/dev/null || true
 KORYOD_PID=""
 koryod_start
 expect_eq "$(waiting | jq -c '[.[] | .recipient_msisdn]')" "[\"$EM\",\"$FM\"]" "both wait after kill -9"
+# Money: one ledger row per accepted message, its segments as the quantity,
+# however the kill -9 fell between a charge and its mark (a charge whose
+# mark was lost is asked again, under the same operation id).
+l=$(api_ok GET "/v1/charging/accounts/$A/ledger?limit=1000")
+expect_eq "$(jq -c '[.rows[] | select(.kind == "sms") | .quantity]' <<<"$l")" "[3,1,1,1]" \
+  "A charged once per accepted message, per segment (refused ones not at all)"
+expect_eq "$(api_ok GET /v1/charging/audit | jq -r .differ)" 0 "the ledger equals the balances"
 creds reg-e "$EM"
 sipp_client reg-e sms_reg_wait.xml "$PE" 1 -inf "$T/reg-e.csv" -key expires 3600 -oocsf "$SCEN/sms_ooc.xml"
 grep -q "body: survives a crash$" "$T/sipp-reg-e.log" || fail "E did not get the kept message"
