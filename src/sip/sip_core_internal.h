@@ -243,6 +243,14 @@ struct sip_out_message {
 int sip_send_message(struct sip_worker *w, struct sip_core *core, const struct sip_out_message *o,
                      sip_response_fn cb, void *ctx);
 
+/* Copies in as a header value or reason phrase: CR, LF and '"' become
+ * spaces (sip_proxy.c). */
+void sip_header_text(char *out, size_t cap, const char *in);
+/* A refusal's phrase and header fields: Warning with the reason and, when
+ * rule is not "", Reason naming the rule (docs/policy.md). */
+void sip_refusal(int status, const char *rule, const char *reason, char *phrase, size_t phrase_cap,
+                 char *extra, size_t extra_cap);
+
 /* --- sip_service.c --- */
 /* A call or MESSAGE to a service code (dialled: "*123*PIN#", "*123#"):
  * answered here, the result sent to the phone as a MESSAGE. false when

@@ -391,9 +391,9 @@ static unsigned targets_of(struct sip_core *core, uint64_t imsi, struct target *
 
 static void refuse(struct sip_request *rq, int status, const char *reason)
 {
-	char extra[256];
-	snprintf(extra, sizeof(extra), "Warning: 399 koryo \"%s\"\r\n", reason);
-	sip_request_reply(rq, status, reason, extra);
+	char extra[512], phrase[128];
+	sip_refusal(status, "", reason, phrase, sizeof(phrase), extra, sizeof(extra));
+	sip_request_reply(rq, status, phrase, extra);
 }
 
 /* Sends the request to every target (forking); p holds the server side. */
@@ -418,19 +418,32 @@ static void fork_out(struct pctx *p, const struct sip_msg *m, const struct targe
 	}
 }
 
-/* Refuses with status and reason: the phrase, a Warning and a Reason header
- * naming the rule (docs/policy.md). */
-static void refuse_rule(struct sip_request *rq, int status, const char *rule, const char *reason)
+void sip_header_text(char *out, size_t cap, const char *in)
 {
-	char extra[512], phrase[128];
-	snprintf(phrase, sizeof(phrase), "%s", reason);
-	for (char *c = phrase; *c; c++) {
+	snprintf(out, cap, "%s", in);
+	for (char *c = out; *c; c++) {
 		if (*c == '\r' || *c == '\n' || *c == '"')
 			*c = ' ';
 	}
-	snprintf(extra, sizeof(extra),
-	         "Warning: 399 koryo \"%s\"\r\nReason: SIP;cause=%d;text=\"%s\"\r\n", phrase,
-	         status, rule);
+}
+
+void sip_refusal(int status, const char *rule, const char *reason, char *phrase, size_t phrase_cap,
+                 char *extra, size_t extra_cap)
+{
+	char r[128];
+	sip_header_text(phrase, phrase_cap, reason);
+	sip_header_text(r, sizeof(r), rule);
+	int n = snprintf(extra, extra_cap, "Warning: 399 koryo \"%s\"\r\n", phrase);
+	if (r[0] && n > 0 && (size_t)n < extra_cap)
+		snprintf(extra + n, extra_cap - (size_t)n, "Reason: SIP;cause=%d;text=\"%s\"\r\n",
+		         status, r);
+}
+
+/* Refuses with status and reason, naming the rule (docs/policy.md). */
+static void refuse_rule(struct sip_request *rq, int status, const char *rule, const char *reason)
+{
+	char extra[512], phrase[128];
+	sip_refusal(status, rule, reason, phrase, sizeof(phrase), extra, sizeof(extra));
 	sip_request_reply(rq, status, phrase, extra);
 }
 

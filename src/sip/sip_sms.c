@@ -162,11 +162,7 @@ static void send_rp_answer(void *arg, void *owner)
 	if (!ok && j->r.reason[0] && el > 0 && (size_t)el < sizeof(extra)) {
 		/* The reason, for people reading traces; the phone reads the cause. */
 		char phrase[SMSC_REASON_MAX];
-		snprintf(phrase, sizeof(phrase), "%s", j->r.reason);
-		for (char *c = phrase; *c; c++) {
-			if (*c == '\r' || *c == '\n' || *c == '"')
-				*c = ' ';
-		}
+		sip_header_text(phrase, sizeof(phrase), j->r.reason);
 		snprintf(extra + el, sizeof(extra) - (size_t)el, "Subject: %s\r\n", phrase);
 	}
 	char to[24];
@@ -194,21 +190,8 @@ static void mo_reply(struct mo_job *j, int status, const struct smsc_result *r)
 		sip_deferred_reply(j->d, status, NULL, NULL);
 		return;
 	}
-	char extra[512], phrase[SMSC_REASON_MAX], rule[64];
-	snprintf(phrase, sizeof(phrase), "%s", r->reason);
-	snprintf(rule, sizeof(rule), "%s", r->rule);
-	for (char *c = phrase; *c; c++) {
-		if (*c == '\r' || *c == '\n' || *c == '"')
-			*c = ' ';
-	}
-	for (char *c = rule; *c; c++) {
-		if (*c == '\r' || *c == '\n' || *c == '"')
-			*c = ' ';
-	}
-	int n = snprintf(extra, sizeof(extra), "Warning: 399 koryo \"%s\"\r\n", phrase);
-	if (rule[0] && n > 0 && (size_t)n < sizeof(extra))
-		snprintf(extra + n, sizeof(extra) - (size_t)n,
-		         "Reason: SIP;cause=%d;text=\"%s\"\r\n", status, rule);
+	char extra[512], phrase[SMSC_REASON_MAX];
+	sip_refusal(status, r->rule, r->reason, phrase, sizeof(phrase), extra, sizeof(extra));
 	sip_deferred_reply(j->d, status, phrase, extra);
 }
 

@@ -1309,7 +1309,7 @@ static void on_part_stored(void *ctx, int rc)
 	free(whole);
 }
 
-static void submit_part(struct sub_job *j, size_t text_len)
+static void submit_part(struct sub_job *j)
 {
 	struct smsc *s = j->s;
 	const struct smsc_submission *sub = &j->sub;
@@ -1327,7 +1327,6 @@ static void submit_part(struct sub_job *j, size_t text_len)
 	p_text(&p[10], sub->origin);
 	p_text(&p[11], sub->cell);
 	p_int(&p[12], now_s(s));
-	(void)text_len;
 	struct store_param pk[3];
 	p_text(&pk[0], j->skey);
 	p_int(&pk[1], 0);
@@ -1407,7 +1406,7 @@ int smsc_submit(struct smsc *s, const struct smsc_submission *m, smsc_submit_fn 
 		return 0;
 	if (m->concat && m->total > 1) {
 		j->part = true;
-		submit_part(j, m->text_len);
+		submit_part(j);
 		return 0;
 	}
 	submit_whole(j, &snd, &rcp, m->text, m->text_len);
