@@ -9,6 +9,14 @@
 #include "common/log.h"
 #include "store/store.h"
 
+/* A parameter as the job keeps it: texts are copied after the parameters,
+ * as long as they are (a store_param carries a fixed-size buffer). */
+struct job_param {
+	int type; /* STORE_PARAM_* */
+	int64_t i;
+	const char *text;
+};
+
 struct job {
 	struct job *next;
 	const char *sql;
@@ -19,7 +27,7 @@ struct job {
 	/* A statement of a group (store_queue_submit_all): the first of the
 	 * group keeps the group's result, the last reports it. */
 	struct job *group_first;
-	struct store_param params[]; /* n of them: a job is as large as its statement */
+	struct job_param params[]; /* n of them, then their texts */
 };
 
 struct store_queue {
@@ -39,16 +47,27 @@ static int run_job(struct store *st, struct job *j)
 	if (rc != 0)
 		return rc;
 	for (unsigned i = 0; i < j->n; i++) {
-		const struct store_param *p = &j->params[i];
+		const struct job_param *p = &j->params[i];
 		if (p->type == STORE_PARAM_INT)
 			store_bind_int64(s, (int)i + 1, p->i);
-		else if (p->type == STORE_PARAM_TEXT)
+		else if (p->text)
 			store_bind_text(s, (int)i + 1, p->text);
-		else if (p->type == STORE_PARAM_LONG_TEXT)
-			store_bind_text(s, (int)i + 1, p->long_text);
 		else
 			store_bind_null(s, (int)i + 1);
 	}
+	rc = store_step(s);
+	store_reset(s);
+	return rc == STORE_DONE ? 0 : (rc < 0 ? rc : -EIO);
+}
+
+/* A statement without parameters, prepared once: the savepoints of every
+ * group (sqlite3_exec would parse them each time). */
+static int step_sql(struct store *st, const char *sql)
+{
+	struct store_stmt *s;
+	int rc = store_prepare(st, sql, &s);
+	if (rc != 0)
+		return rc;
 	rc = store_step(s);
 	store_reset(s);
 	return rc == STORE_DONE ? 0 : (rc < 0 ? rc : -EIO);
@@ -71,7 +90,7 @@ static void write_batch(struct store_queue *q, struct job *batch)
 			continue;
 		}
 		/* A group is all or nothing: a savepoint around its statements. */
-		int grc = store_exec(st, "SAVEPOINT koryo_group");
+		int grc = step_sql(st, "SAVEPOINT koryo_group");
 		struct job *g = j;
 		for (;; g = g->next) {
 			g->rc = grc == 0 ? run_job(st, g) : grc;
@@ -81,8 +100,8 @@ static void write_batch(struct store_queue *q, struct job *batch)
 				break;
 		}
 		if (grc)
-			store_exec(st, "ROLLBACK TO koryo_group");
-		store_exec(st, "RELEASE koryo_group");
+			step_sql(st, "ROLLBACK TO koryo_group");
+		step_sql(st, "RELEASE koryo_group");
 		j = g;
 	}
 	if (rc == 0 && (rc = store_commit(st)) != 0) {
@@ -171,31 +190,43 @@ void store_queue_stop(struct store_queue *q)
 	free(q);
 }
 
-/* A job holding copies of its parameters, long texts included. */
+static const char *param_text(const struct store_param *p, size_t *len)
+{
+	const char *t = p->type == STORE_PARAM_LONG_TEXT ? (p->long_text ? p->long_text : "")
+	                : p->type == STORE_PARAM_TEXT    ? p->text
+	                                                 : NULL;
+	*len = !t                                 ? 0
+	       : p->type == STORE_PARAM_LONG_TEXT ? strlen(t)
+	                                          : strnlen(t, sizeof(p->text) - 1);
+	return t;
+}
+
+/* A job holding copies of its parameters, texts included. */
 static struct job *job_new(const char *sql, const struct store_param *params, unsigned n)
 {
 	if (n > STORE_QUEUE_MAX_PARAMS)
 		return NULL;
-	size_t extra = 0;
+	size_t extra = 0, len;
 	for (unsigned i = 0; i < n; i++) {
-		if (params[i].type == STORE_PARAM_LONG_TEXT)
-			extra += strlen(params[i].long_text ? params[i].long_text : "") + 1;
+		if (param_text(&params[i], &len))
+			extra += len + 1;
 	}
-	struct job *j = calloc(1, sizeof(*j) + n * sizeof(*params) + extra);
+	struct job *j = malloc(sizeof(*j) + n * sizeof(j->params[0]) + extra);
 	if (!j)
 		return NULL;
-	j->sql = sql;
-	j->n = n;
-	memcpy(j->params, params, n * sizeof(*params));
+	*j = (struct job){.sql = sql, .n = n};
 	char *copy = (char *)(j->params + n);
 	for (unsigned i = 0; i < n; i++) {
-		if (params[i].type != STORE_PARAM_LONG_TEXT)
+		const char *t = param_text(&params[i], &len);
+		j->params[i] =
+		    (struct job_param){.type = params[i].type,
+		                       .i = params[i].type == STORE_PARAM_INT ? params[i].i : 0};
+		if (!t)
 			continue;
-		const char *t = params[i].long_text ? params[i].long_text : "";
-		size_t len = strlen(t) + 1;
 		memcpy(copy, t, len);
-		j->params[i].long_text = copy;
-		copy += len;
+		copy[len] = '\0';
+		j->params[i].text = copy;
+		copy += len + 1;
 	}
 	return j;
 }

@@ -1,7 +1,8 @@
 /*
  * The store: migrations (new database, upgrade in place of an old one, refusal
  * of a newer one), and the SQL interface every service relies on: uniqueness as
- * -EEXIST, $N parameters bound by number, transactions and the statement cache.
+ * -EEXIST, $N parameters bound by number, transactions and the statement cache;
+ * the queue's groups (all of their statements or none) and its copies of texts.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "store/store_queue.h"
 
 struct fixture {
 	char dir[64];
@@ -339,6 +341,77 @@ static void test_statement_cache(void **state)
 	assert_int_equal(store_prepare(fx->st, "SELECT * FROM no_such_table", &c), -EIO);
 }
 
+static void record_rc(void *ctx, int rc)
+{
+	*(int *)ctx = rc;
+}
+
+static struct store_param int_p(int64_t v)
+{
+	return (struct store_param){.type = STORE_PARAM_INT, .i = v};
+}
+
+static struct store_param text_p(const char *t)
+{
+	struct store_param p = {.type = STORE_PARAM_TEXT};
+	snprintf(p.text, sizeof(p.text), "%s", t);
+	return p;
+}
+
+static void test_queue_groups(void **state)
+{
+	struct fixture *fx = *state;
+	open_store(fx);
+	assert_int_equal(
+	    store_exec(fx->st, "CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT, n INTEGER)"), 0);
+	struct store_queue *q;
+	assert_int_equal(store_queue_start(fx->st, &q), 0);
+	static const char ins[] = "INSERT INTO t (k, v, n) VALUES ($1, $2, $3)";
+
+	/* A group whose statements all succeed: a long text (copied by the
+	 * submit: the caller's buffer is gone before the write), a NULL. */
+	char *long_text = malloc(5001);
+	assert_non_null(long_text);
+	memset(long_text, 'x', 5000);
+	long_text[5000] = '\0';
+	struct store_param a[3] = {
+	    text_p("a"), {.type = STORE_PARAM_LONG_TEXT, .long_text = long_text}, int_p(1)};
+	struct store_param b[3] = {text_p("b"), text_p("short"), {.type = STORE_PARAM_NULL}};
+	struct store_queue_stmt ok[] = {{ins, a, 3}, {ins, b, 3}};
+	int rc_ok = 1, rc_bad = 1, rc_single = 1;
+	assert_int_equal(store_queue_submit_all(q, ok, 2, record_rc, &rc_ok), 0);
+	memset(long_text, 'y', 5000);
+	free(long_text);
+
+	/* A group whose second statement fails (the key "a" again): its first
+	 * statement is not kept either. */
+	struct store_param c[3] = {text_p("c"), text_p("lost"), int_p(3)};
+	struct store_param dup[3] = {text_p("a"), text_p("again"), int_p(9)};
+	struct store_queue_stmt bad[] = {{ins, c, 3}, {ins, dup, 3}};
+	assert_int_equal(store_queue_submit_all(q, bad, 2, record_rc, &rc_bad), 0);
+
+	/* A statement after the failed group still commits. */
+	struct store_param d[3] = {text_p("d"), text_p("kept"), int_p(4)};
+	assert_int_equal(store_queue_submit(q, ins, d, 3, record_rc, &rc_single), 0);
+	store_queue_stop(q); /* writes everything queued first */
+
+	assert_int_equal(rc_ok, 0);
+	assert_int_equal(rc_bad, -EEXIST);
+	assert_int_equal(rc_single, 0);
+	assert_int_equal(query_int(fx->st, "SELECT count(*) FROM t"), 3);
+	assert_int_equal(query_int(fx->st, "SELECT count(*) FROM t WHERE k = 'c'"), 0);
+	assert_int_equal(query_int(fx->st, "SELECT n FROM t WHERE k = 'a'"), 1);
+	assert_int_equal(query_int(fx->st, "SELECT length(v) FROM t WHERE k = 'a'"), 5000);
+	assert_int_equal(
+	    query_int(fx->st,
+	              "SELECT count(*) FROM t WHERE k = 'a' AND v GLOB 'x*' AND v NOT GLOB '*y*'"),
+	    1);
+	assert_int_equal(
+	    query_int(fx->st, "SELECT count(*) FROM t WHERE k = 'b' AND v = 'short' AND n IS NULL"),
+	    1);
+	assert_int_equal(query_int(fx->st, "SELECT n FROM t WHERE k = 'd'"), 4);
+}
+
 static void test_open_failure(void **state)
 {
 	struct fixture *fx = *state;
@@ -360,6 +433,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_parameters_by_number, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_statement_cache, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_queue_groups, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_failure, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
