@@ -24,6 +24,7 @@ struct sip_binding {
 	struct sip_txn_peer flow;
 	int64_t expires_at;
 	bool sms_ip;   /* the phone takes SMS over IP (Contact +g.3gpp.smsip) */
+	int worker;    /* the transport worker the registration came in on, -1 unknown */
 	char *contact; /* owned */
 	char *path;    /* owned, "" when none */
 };
@@ -152,9 +153,10 @@ void sip_loc_unlock(struct sip_core *core, uint64_t imsi);
 /* Drops bindings expired at now (memory only; their rows go at the next
  * load or overwrite). Caller holds the lock. */
 void sip_loc_prune(struct sip_core *core, struct sip_user *u, int64_t now);
-/* Sets a binding in memory (caller holds the lock). 0, -ENOMEM. */
+/* Sets a binding in memory (caller holds the lock); worker: the one the
+ * registration came in on, -1 unknown. 0, -ENOMEM. */
 int sip_loc_bind(struct sip_core *core, struct sip_user *u, const char *contact, const char *path,
-                 const struct sip_txn_peer *flow, int64_t expires_at, bool sms_ip);
+                 const struct sip_txn_peer *flow, int worker, int64_t expires_at, bool sms_ip);
 /* Removes one (contact) or all (NULL) bindings in memory. */
 void sip_loc_unbind(struct sip_core *core, struct sip_user *u, const char *contact);
 /* Queues the store write of a binding (expires_at 0: delete); the last one

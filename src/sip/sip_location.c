@@ -143,7 +143,7 @@ void sip_loc_unbind(struct sip_core *core, struct sip_user *u, const char *conta
 }
 
 int sip_loc_bind(struct sip_core *core, struct sip_user *u, const char *contact, const char *path,
-                 const struct sip_txn_peer *flow, int64_t expires_at, bool sms_ip)
+                 const struct sip_txn_peer *flow, int worker, int64_t expires_at, bool sms_ip)
 {
 	char *c = strdup(contact), *p = strdup(path ? path : "");
 	if (!c || !p) {
@@ -158,6 +158,7 @@ int sip_loc_bind(struct sip_core *core, struct sip_user *u, const char *contact,
 			u->b[i] = (struct sip_binding){.flow = *flow,
 			                               .expires_at = expires_at,
 			                               .sms_ip = sms_ip,
+			                               .worker = worker,
 			                               .contact = c,
 			                               .path = p};
 			return 0;
@@ -183,8 +184,12 @@ int sip_loc_bind(struct sip_core *core, struct sip_user *u, const char *contact,
 	}
 	if (u->n == 0)
 		sip_count(&core->stats.registered_users);
-	u->b[u->n++] = (struct sip_binding){
-	    .flow = *flow, .expires_at = expires_at, .sms_ip = sms_ip, .contact = c, .path = p};
+	u->b[u->n++] = (struct sip_binding){.flow = *flow,
+	                                    .expires_at = expires_at,
+	                                    .sms_ip = sms_ip,
+	                                    .worker = worker,
+	                                    .contact = c,
+	                                    .path = p};
 	sip_count(&core->stats.bindings);
 	return 0;
 }
@@ -255,7 +260,7 @@ int sip_loc_load(struct sip_core *core)
 			rc = -ENOMEM;
 			break;
 		}
-		if (sip_loc_bind(core, u, contact, path, &flow, store_col_int64(s, 3),
+		if (sip_loc_bind(core, u, contact, path, &flow, -1, store_col_int64(s, 3),
 		                 store_col_int64(s, 5) != 0) == 0)
 			n++;
 		sip_loc_unlock(core, imsi);

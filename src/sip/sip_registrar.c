@@ -364,8 +364,8 @@ static void update_bindings(struct sip_core *core, struct sip_request *rq, uint6
 	}
 	for (unsigned i = 0; i < n; i++) {
 		if (ch[i].expires_at)
-			sip_loc_bind(core, u, ch[i].uri, j->path, &rq->flow, ch[i].expires_at,
-			             ch[i].sms_ip);
+			sip_loc_bind(core, u, ch[i].uri, j->path, &rq->flow,
+			             (int)sip_worker_index(rq->w), ch[i].expires_at, ch[i].sms_ip);
 		else
 			sip_loc_unbind(core, u, ch[i].uri);
 	}

@@ -555,15 +555,17 @@ struct mt_job {
 	struct sip_txn_peer flow;
 	char contact[SIP_CONTACT_MAX], path[SIP_CONTACT_MAX];
 	char from[24], to[24];
-	unsigned n;
-	size_t len[SMS_SPLIT_MAX];
-	char *body[SMS_SPLIT_MAX];
+	unsigned n; /* parts made so far */
+	struct mt_part {
+		size_t len;
+		char *body;
+	} part[]; /* one per segment (one for text/plain) */
 };
 
 static void mt_job_free(struct mt_job *j)
 {
 	for (unsigned i = 0; i < j->n; i++)
-		free(j->body[i]);
+		free(j->part[i].body);
 	free(j);
 }
 
@@ -581,8 +583,8 @@ static void send_mt(void *arg, void *owner)
 		                            .call_id_prefix = "sms",
 		                            .content_type =
 		                                j->text ? CT_TEXT ";charset=UTF-8" : CT_3GPP,
-		                            .body = j->body[i],
-		                            .body_len = j->len[i]};
+		                            .body = j->part[i].body,
+		                            .body_len = j->part[i].len};
 		pthread_mutex_lock(&ss->lock);
 		j->a->refs++;
 		if (t) {
@@ -624,120 +626,139 @@ static int report_text(const struct smsc_delivery *d, char *out, size_t cap)
 	                when);
 }
 
+/* The worker that hears the phone (the one its registration came in on):
+ * the phone's answers then reach the transaction without a hand-off. */
+static unsigned worker_for(struct sip_core *core, const struct sip_binding *b, uint64_t imsi)
+{
+	unsigned n = sip_server_workers(core->srv);
+	return b->worker >= 0 && (unsigned)b->worker < n ? (unsigned)b->worker
+	                                                 : (unsigned)(imsi % n);
+}
+
+/* The text/plain body of a delivery (8-bit data cannot be text: a phone
+ * without SMS over IP gets it as the hex of its octets). 0 or -ENOMEM. */
+static int text_part(struct sip_core *core, const struct smsc_delivery *d, struct mt_job *j)
+{
+	if (d->is_report)
+		snprintf(j->from, sizeof(j->from), "%s", core->opt.sms_address);
+	else
+		snprintf(j->from, sizeof(j->from), "+%" PRIu64, d->sender_msisdn);
+	size_t cap = d->binary ? 2 * d->data_len + 1 : d->text_len + 256;
+	struct mt_part *p = &j->part[0];
+	if (!(p->body = malloc(cap)))
+		return -ENOMEM;
+	j->n = 1;
+	if (d->is_report) {
+		p->len = (size_t)report_text(d, p->body, cap);
+	} else if (d->binary) {
+		hex_encode(d->data, d->data_len, p->body);
+		p->len = 2 * d->data_len;
+	} else {
+		memcpy(p->body, d->text, p->len = d->text_len);
+	}
+	return 0;
+}
+
+/* One RP-DATA per TPDU of tp, each waiting for its RP-ACK. 0, -ENOMEM or
+ * -EINVAL; the waits already listed hold their references to j->a. */
+static int rp_parts(struct sip_core *core, const struct smsc_delivery *d,
+                    const struct smsc_tpdus *tp, unsigned n, struct mt_job *j)
+{
+	struct sip_sms *ss = core->sms;
+	snprintf(j->from, sizeof(j->from), "%s", core->opt.sms_address);
+	struct sms_addr sc;
+	sms_addr_set(&sc, core->opt.sms_address);
+	for (unsigned i = 0; i < n; i++) {
+		struct mt_wait *w = calloc(1, sizeof(*w));
+		char *body = malloc(SMSC_TPDU_MAX + 32);
+		if (!w || !body) {
+			free(w);
+			free(body);
+			return -ENOMEM;
+		}
+		j->part[j->n++].body = body;
+		pthread_mutex_lock(&ss->lock);
+		struct sms_rp rp = {.type = SMS_RP_DATA_MT,
+		                    .mr = ss->next_mr++,
+		                    .oa = sc,
+		                    .user_data = tp->pdu[i],
+		                    .user_data_len = tp->len[i]};
+		int len = sms_rp_encode(&rp, (uint8_t *)body, SMSC_TPDU_MAX + 32);
+		if (len > 0) {
+			*w = (struct mt_wait){.imsi = d->recipient_imsi,
+			                      .mr = rp.mr,
+			                      .sent_at = clock_now(),
+			                      .a = j->a};
+			size_t s = slot_of(w->imsi, w->mr);
+			wait_prune(&ss->wait[s], w->sent_at);
+			w->next = ss->wait[s];
+			ss->wait[s] = w;
+			j->a->refs++;
+			j->a->pending++;
+			j->part[i].len = (size_t)len;
+		}
+		pthread_mutex_unlock(&ss->lock);
+		if (len <= 0) {
+			free(w);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int sip_deliver(void *ctx, const struct smsc_delivery *d)
 {
 	struct sip_core *core = ctx;
 	struct sip_sms *ss = core->sms;
 	struct sip_binding b;
-	struct mt_job *j = calloc(1, sizeof(*j));
-	if (!j)
-		return -ENOMEM;
-	if (!binding_of(core, d->recipient_imsi, &b, j->contact, j->path)) {
-		free(j);
+	char contact[SIP_CONTACT_MAX], path[SIP_CONTACT_MAX];
+	if (!binding_of(core, d->recipient_imsi, &b, contact, path))
 		return -ENOTCONN;
-	}
-	struct mt_attempt *a = calloc(1, sizeof(*a));
-	if (!a) {
-		free(j);
-		return -ENOMEM;
-	}
-	*a = (struct mt_attempt){
-	    .core = core, .id = d->id, .attempt = d->attempt, .imsi = d->recipient_imsi, .refs = 1};
-	j->core = core;
-	j->a = a;
-	j->flow = b.flow;
-	j->text = !b.sms_ip || d->binary;
-	snprintf(j->to, sizeof(j->to), "+%" PRIu64, d->recipient_msisdn);
-	int rc = 0;
-	if (j->text) {
-		/* One MESSAGE with the whole text (8-bit data cannot be text:
-		 * a phone without SMS over IP gets it as the hex of its octets). */
-		if (d->is_report)
-			snprintf(j->from, sizeof(j->from), "%s", core->opt.sms_address);
-		else
-			snprintf(j->from, sizeof(j->from), "+%" PRIu64, d->sender_msisdn);
-		size_t cap = d->binary ? 2 * d->data_len + 1 : d->text_len + 256;
-		j->body[0] = malloc(cap);
-		if (!j->body[0])
-			rc = -ENOMEM;
-		else if (d->is_report)
-			j->len[0] = (size_t)report_text(d, j->body[0], cap);
-		else if (d->binary) {
-			hex_encode(d->data, d->data_len, j->body[0]);
-			j->len[0] = 2 * d->data_len;
-		} else
-			memcpy(j->body[0], d->text, j->len[0] = d->text_len);
-		j->n = rc == 0;
-	} else {
-		snprintf(j->from, sizeof(j->from), "%s", core->opt.sms_address);
-		struct smsc_tpdus *tp = malloc(sizeof(*tp));
+	bool text = !b.sms_ip || d->binary;
+	struct smsc_tpdus *tp = NULL;
+	int n = 1;
+	if (!text) {
+		tp = malloc(sizeof(*tp));
 		pthread_mutex_lock(&ss->lock);
 		uint16_t ref = ss->next_ref++;
 		pthread_mutex_unlock(&ss->lock);
-		int n = tp ? smsc_tpdus_build(d, ref, tp) : -ENOMEM;
+		n = tp ? smsc_tpdus_build(d, ref, tp) : -ENOMEM;
 		if (n < 0) {
 			LOGW("sip", "message %" PRId64 ": no TPDU for it: %s", d->id,
 			     n == -ENOMEM ? "out of memory" : sms_strerror(n));
 			free(tp);
-			mt_job_free(j);
-			free(a);
 			smsc_delivery_done(core->opt.smsc, d->id, d->attempt, SMSC_FAILED,
 			                   "no TPDU");
 			return 0;
 		}
-		struct sms_addr sc;
-		sms_addr_set(&sc, core->opt.sms_address);
-		for (int i = 0; i < n && rc == 0; i++) {
-			struct mt_wait *w = calloc(1, sizeof(*w));
-			j->body[i] = malloc(SMSC_TPDU_MAX + 32);
-			if (!w || !j->body[i]) {
-				free(w);
-				rc = -ENOMEM;
-				break;
-			}
-			j->n++;
-			pthread_mutex_lock(&ss->lock);
-			struct sms_rp rp = {.type = SMS_RP_DATA_MT,
-			                    .mr = ss->next_mr++,
-			                    .oa = sc,
-			                    .user_data = tp->pdu[i],
-			                    .user_data_len = tp->len[i]};
-			int len = sms_rp_encode(&rp, (uint8_t *)j->body[i], SMSC_TPDU_MAX + 32);
-			if (len > 0) {
-				*w = (struct mt_wait){.imsi = d->recipient_imsi,
-				                      .mr = rp.mr,
-				                      .sent_at = clock_now(),
-				                      .a = a};
-				size_t s = slot_of(w->imsi, w->mr);
-				wait_prune(&ss->wait[s], w->sent_at);
-				w->next = ss->wait[s];
-				ss->wait[s] = w;
-				a->refs++;
-				a->pending++;
-				j->len[i] = (size_t)len;
-			} else {
-				free(w);
-				rc = -EINVAL;
-			}
-			pthread_mutex_unlock(&ss->lock);
-		}
-		free(tp);
 	}
+	struct mt_job *j = calloc(1, sizeof(*j) + (size_t)n * sizeof(j->part[0]));
+	struct mt_attempt *a = calloc(1, sizeof(*a));
+	if (!j || !a) {
+		free(tp);
+		free(j);
+		free(a);
+		return -ENOMEM;
+	}
+	*a = (struct mt_attempt){
+	    .core = core, .id = d->id, .attempt = d->attempt, .imsi = d->recipient_imsi, .refs = 1};
+	*j = (struct mt_job){.core = core, .a = a, .text = text, .flow = b.flow};
+	memcpy(j->contact, contact, sizeof(contact));
+	memcpy(j->path, path, sizeof(path));
+	snprintf(j->to, sizeof(j->to), "+%" PRIu64, d->recipient_msisdn);
+	int rc = text ? text_part(core, d, j) : rp_parts(core, d, tp, (unsigned)n, j);
+	free(tp);
 	if (rc != 0) {
-		pthread_mutex_lock(&ss->lock);
-		attempt_end(a, SMSC_TRY_LATER, "out of memory");
-		pthread_mutex_unlock(&ss->lock);
 		/* Waits already listed keep their references until an RP answer
 		 * or the shutdown frees them. */
 		pthread_mutex_lock(&ss->lock);
+		attempt_end(a, SMSC_TRY_LATER, "out of memory");
 		attempt_put(a);
 		pthread_mutex_unlock(&ss->lock);
-		j->a = NULL;
 		mt_job_free(j);
 		return 0;
 	}
-	unsigned worker = (unsigned)(d->recipient_imsi % sip_server_workers(core->srv));
-	if (sip_server_post(core->srv, worker, send_mt, j) != 0) {
+	if (sip_server_post(core->srv, worker_for(core, &b, d->recipient_imsi), send_mt, j) != 0) {
 		pthread_mutex_lock(&ss->lock);
 		attempt_end(a, SMSC_TRY_LATER, "stopping");
 		attempt_put(a);
