@@ -768,9 +768,38 @@ static void on_due(struct smsc *s, int64_t t)
 	}
 }
 
-/* Drops the segments of messages that never became complete. */
+static int unhold(struct smsc *s, int64_t id);
+
+/* Held messages whose validity ended while they waited for review go into
+ * the queue, where on_due() ends them as expired (CDR, status report). */
+static void expire_held(struct smsc *s, int64_t t)
+{
+	enum { BATCH = 256 };
+	int64_t ids[BATCH];
+	size_t n = 0;
+	struct store_stmt *st;
+	store_lock(s->st);
+	if (store_prepare(s->st,
+	                  "SELECT id FROM sms_message WHERE state = 'held' AND expires_at <= $1 "
+	                  "ORDER BY id LIMIT 256",
+	                  &st) == 0) {
+		store_bind_int64(st, 1, t);
+		while (n < BATCH && store_step(st) == STORE_ROW)
+			ids[n++] = store_col_int64(st, 0);
+		store_reset(st);
+	}
+	store_unlock(s->st);
+	for (size_t i = 0; i < n; i++) {
+		if (unhold(s, ids[i]) == 0)
+			LOGN("sms", "held message %" PRId64 " expired before review", ids[i]);
+	}
+}
+
+/* Drops the segments of messages that never became complete; ends held
+ * messages past their validity. */
 static void sweep(struct smsc *s, int64_t t)
 {
+	expire_held(s, t);
 	pthread_mutex_lock(&s->mu);
 	size_t n = sms_reasm_expire(s->reasm, t);
 	pthread_mutex_unlock(&s->mu);
@@ -1832,7 +1861,8 @@ int smsc_message_get(struct smsc *s, int64_t id, struct smsc_message_info *out)
 	return rc;
 }
 
-int smsc_release(struct smsc *s, int64_t id, const char *actor)
+/* Moves a held message into the queue. 0, -ENOENT (not held) or -EIO. */
+static int unhold(struct smsc *s, int64_t id)
 {
 	struct store_stmt *st;
 	struct msg *m = NULL;
@@ -1856,7 +1886,6 @@ int smsc_release(struct smsc *s, int64_t id, const char *actor)
 	if (rc != 0)
 		return rc;
 	count_add(&s->stats.held, -1);
-	LOGN("sms", "message %" PRId64 " released by %s", id, actor ? actor : "api");
 	struct ev *e = m ? calloc(1, sizeof(*e)) : NULL;
 	if (!e) {
 		free(m);
@@ -1868,6 +1897,14 @@ int smsc_release(struct smsc *s, int64_t id, const char *actor)
 	e->m = m;
 	post(s, e);
 	return 0;
+}
+
+int smsc_release(struct smsc *s, int64_t id, const char *actor)
+{
+	int rc = unhold(s, id);
+	if (rc == 0)
+		LOGN("sms", "message %" PRId64 " released by %s", id, actor ? actor : "api");
+	return rc;
 }
 
 int smsc_delete(struct smsc *s, int64_t id, const char *actor)

@@ -1596,12 +1596,18 @@ static void test_content_rules(void **state)
 	assert_string_equal(smsc_state_name(the_cdr(fx, id).outcome), "delivered");
 }
 
-static void test_held_survives_restart(void **state)
+/* The content rules hold every message with the word "review". */
+static void hold_for_review(struct fx *fx)
 {
-	struct fx *fx = *state;
 	assert_int_equal(sms_rules_open(fx->rf.st, NULL, &fx->rf.profile, &fx->rules), 0);
 	put_rule(fx, "hold-all", 100, SMS_TEXT_WORDS, "review", SMS_ACTION_HOLD, "to review");
 	fx->opt.rules = fx->rules;
+}
+
+static void test_held_survives_restart(void **state)
+{
+	struct fx *fx = *state;
+	hold_for_review(fx);
 	chan_set(fx, 0, B_IMSI, CH_AUTO, SMSC_DELIVERED);
 	centre_open(fx);
 	struct smsc_submission h = msg("k-review", A_IMSI, B_NUMBER, "please review this");
@@ -1617,6 +1623,44 @@ static void test_held_survives_restart(void **state)
 	settle(fx);
 	assert_int_equal(the_cdr(fx, r.id).attempts, 1);
 	assert_int_equal(stats(fx).held, 0);
+}
+
+/* A held message nobody reviewed ends at its validity (within a sweep): as
+ * expired, with its CDR and the status report its sender asked for. */
+static void test_held_expires_unreviewed(void **state)
+{
+	struct fx *fx = *state;
+	hold_for_review(fx);
+	chan_set(fx, 0, A_IMSI, CH_AUTO, SMSC_DELIVERED);
+	chan_set(fx, 0, B_IMSI, CH_AUTO, SMSC_DELIVERED);
+	centre_open(fx);
+	struct smsc_submission h = msg("k-unreviewed", A_IMSI, B_NUMBER, "please review this");
+	h.report = true;
+	h.mr = 0x21;
+	h.validity_s = 3600;
+	struct smsc_result r = submit(fx, &h);
+	assert_true(r.held);
+	settle(fx);
+	advance(fx, 3599);
+	assert_true(stored(fx, r.id));
+	assert_int_equal(info(fx, r.id).state, SMSC_STATE_HELD);
+	assert_int_equal(stats(fx).held, 1);
+	advance(fx, 61); /* past the validity and the next sweep */
+	assert_false(stored(fx, r.id));
+	struct smsc_cdr c = the_cdr(fx, r.id);
+	assert_string_equal(smsc_state_name(c.outcome), "expired");
+	assert_int_equal(c.attempts, 0);
+	assert_int_equal(stats(fx).held, 0);
+	assert_int_equal(stats(fx).expired, 1);
+	/* B never got it; A hears it expired. */
+	struct rec d = wait_delivery(fx, 1);
+	assert_true(d.d.is_report);
+	assert_int_equal(d.d.recipient_imsi, A_IMSI);
+	assert_int_equal(d.d.mr, 0x21);
+	assert_int_equal(d.d.st, 0x46);
+	settle(fx);
+	assert_int_equal(deliveries(fx), 1);
+	assert_int_equal(smsc_release(fx->s, r.id, "operator"), -ENOENT);
 }
 
 /* --- limits ---------------------------------------------------------------------------- */
@@ -1806,6 +1850,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_restart_many_recipients, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_content_rules, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_held_survives_restart, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_held_expires_unreviewed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_limit_per_recipient, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_limit_total, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_limit_counts_restart, setup, teardown),
