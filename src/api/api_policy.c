@@ -313,7 +313,7 @@ struct audit_ctx {
 };
 
 /* One more record than the page is read, to know whether another follows. */
-static void audit_one(void *ctx_, const struct policy_audit_record *a)
+static void audit_one(void *ctx_, const struct store_audit_record *a)
 {
 	struct audit_ctx *ctx = ctx_;
 	if (ctx->shown == ctx->limit)

@@ -317,7 +317,7 @@ static void match_one(void *ctx_, const struct sms_match *m)
 	p->last = m->id;
 }
 
-static void audit_one(void *ctx_, const struct sms_audit_record *a)
+static void audit_one(void *ctx_, const struct store_audit_record *a)
 {
 	struct page *p = ctx_;
 	if (p->shown == p->limit)

@@ -307,12 +307,6 @@ static int city_cmp(const void *a, const void *b)
 	return strcmp(((const struct hlr_city *)a)->name, ((const struct hlr_city *)b)->name);
 }
 
-static void copy_col(char *dst, size_t cap, struct store_stmt *s, int col)
-{
-	const char *t = store_col_text(s, col);
-	snprintf(dst, cap, "%s", t ? t : "");
-}
-
 int hlr_profile_load(struct store *st, struct hlr_profile *p)
 {
 	struct store_stmt *s;
@@ -329,19 +323,20 @@ int hlr_profile_load(struct store *st, struct hlr_profile *p)
 		const char *k = store_col_text(s, 0);
 		keys++;
 		if (strcmp(k, "name") == 0)
-			copy_col(p->name, sizeof(p->name), s, 1);
+			store_col_copy(s, 1, p->name, sizeof(p->name));
 		else if (strcmp(k, "operator") == 0)
-			copy_col(p->operator_name, sizeof(p->operator_name), s, 1);
+			store_col_copy(s, 1, p->operator_name, sizeof(p->operator_name));
 		else if (strcmp(k, "mcc") == 0)
-			copy_col(p->mcc, sizeof(p->mcc), s, 1);
+			store_col_copy(s, 1, p->mcc, sizeof(p->mcc));
 		else if (strcmp(k, "mnc") == 0)
-			copy_col(p->mnc, sizeof(p->mnc), s, 1);
+			store_col_copy(s, 1, p->mnc, sizeof(p->mnc));
 		else if (strcmp(k, "country_code") == 0)
-			copy_col(p->country_code, sizeof(p->country_code), s, 1);
+			store_col_copy(s, 1, p->country_code, sizeof(p->country_code));
 		else if (strcmp(k, "national_prefix") == 0)
-			copy_col(p->national_prefix, sizeof(p->national_prefix), s, 1);
+			store_col_copy(s, 1, p->national_prefix, sizeof(p->national_prefix));
 		else if (strcmp(k, "international_prefix") == 0)
-			copy_col(p->international_prefix, sizeof(p->international_prefix), s, 1);
+			store_col_copy(s, 1, p->international_prefix,
+			               sizeof(p->international_prefix));
 	}
 	store_reset(s);
 	if (step < 0) {
@@ -361,8 +356,8 @@ int hlr_profile_load(struct store *st, struct hlr_profile *p)
 	}
 	while ((step = store_step(s)) == STORE_ROW && p->n_classes < HLR_MAX_CLASSES) {
 		struct hlr_class *c = &p->classes[p->n_classes++];
-		copy_col(c->name, sizeof(c->name), s, 0);
-		copy_col(c->description, sizeof(c->description), s, 1);
+		store_col_copy(s, 0, c->name, sizeof(c->name));
+		store_col_copy(s, 1, c->description, sizeof(c->description));
 		const char *domains = store_col_text(s, 2), *apns = store_col_text(s, 3);
 		for_each_word(domains ? domains : "", class_domain, c);
 		for_each_word(apns ? apns : "", class_apn, c);
@@ -389,10 +384,10 @@ int hlr_profile_load(struct store *st, struct hlr_profile *p)
 			p->cities = c;
 		}
 		struct hlr_city *c = &p->cities[p->n_cities++];
-		copy_col(c->name, sizeof(c->name), s, 0);
-		copy_col(c->province, sizeof(c->province), s, 1);
+		store_col_copy(s, 0, c->name, sizeof(c->name));
+		store_col_copy(s, 1, c->province, sizeof(c->province));
 		c->population = store_col_int64(s, 2);
-		copy_col(c->kind, sizeof(c->kind), s, 3);
+		store_col_copy(s, 3, c->kind, sizeof(c->kind));
 	}
 	store_reset(s);
 	if (step < 0)

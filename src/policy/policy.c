@@ -13,12 +13,6 @@
 #include "policy/policy_internal.h"
 #include "store/store.h"
 
-static void copy_col(char *dst, size_t cap, struct store_stmt *s, int col)
-{
-	const char *t = store_col_text(s, col);
-	snprintf(dst, cap, "%s", t ? t : "");
-}
-
 /* --- loading ---------------------------------------------------------------- */
 
 /* Reads every row of sql, growing *v; row() fills one element. Caller holds
@@ -58,9 +52,9 @@ static int switch_load(struct policy *p, struct store_stmt *s, void *elem)
 	struct policy_switch *w = elem;
 	(void)p;
 	memset(w, 0, sizeof(*w));
-	copy_col(w->name, sizeof(w->name), s, 0);
+	store_col_copy(s, 0, w->name, sizeof(w->name));
 	w->enabled = store_col_int64(s, 1) != 0;
-	copy_col(w->description, sizeof(w->description), s, 2);
+	store_col_copy(s, 2, w->description, sizeof(w->description));
 	w->updated_at = store_col_int64(s, 3);
 	return 0;
 }
@@ -70,7 +64,7 @@ static int num_load(struct policy *p, struct store_stmt *s, void *elem)
 	char f[7][POLICY_REASON_MAX], reason[200];
 	const char *fp[7];
 	for (int i = 0; i < 7; i++) {
-		copy_col(f[i], sizeof(f[i]), s, i);
+		store_col_copy(s, i, f[i], sizeof(f[i]));
 		fp[i] = f[i];
 	}
 	/* Prefix rules keep their lengths as 0, which the rule reads as absent. */
@@ -90,16 +84,16 @@ static int right_load(struct policy *p, struct store_stmt *s, void *elem)
 	struct policy_right r;
 	struct policy_error e;
 	memset(&r, 0, sizeof(r));
-	copy_col(r.name, sizeof(r.name), s, 0);
+	store_col_copy(s, 0, r.name, sizeof(r.name));
 	r.priority = store_col_int64(s, 1);
-	copy_col(r.caller_class, sizeof(r.caller_class), s, 2);
-	copy_col(r.service, sizeof(r.service), s, 3);
-	copy_col(r.destination, sizeof(r.destination), s, 4);
-	copy_col(r.callee_class, sizeof(r.callee_class), s, 5);
+	store_col_copy(s, 2, r.caller_class, sizeof(r.caller_class));
+	store_col_copy(s, 3, r.service, sizeof(r.service));
+	store_col_copy(s, 4, r.destination, sizeof(r.destination));
+	store_col_copy(s, 5, r.callee_class, sizeof(r.callee_class));
 	const char *verdict = store_col_text(s, 6);
 	r.allow = verdict && strcmp(verdict, "allow") == 0;
-	copy_col(r.switch_name, sizeof(r.switch_name), s, 7);
-	copy_col(r.reason, sizeof(r.reason), s, 8);
+	store_col_copy(s, 7, r.switch_name, sizeof(r.switch_name));
+	store_col_copy(s, 8, r.reason, sizeof(r.reason));
 	if (policy_right_compile(p, &r, elem, &e) != 0) {
 		LOGE("policy", "right '%s' in the store: %s: %s", r.name, e.field, e.msg);
 		return -1;
@@ -110,9 +104,9 @@ static int right_load(struct policy *p, struct store_stmt *s, void *elem)
 static int gate_load(struct policy *p, struct store_stmt *s, void *elem)
 {
 	char c[POLICY_NAME_MAX], apn[64], sw[POLICY_NAME_MAX], reason[200];
-	copy_col(c, sizeof(c), s, 0);
-	copy_col(apn, sizeof(apn), s, 1);
-	copy_col(sw, sizeof(sw), s, 2);
+	store_col_copy(s, 0, c, sizeof(c));
+	store_col_copy(s, 1, apn, sizeof(apn));
+	store_col_copy(s, 2, sw, sizeof(sw));
 	if (policy_gate_compile(p, c, apn, sw, elem, reason, sizeof(reason)) != 0) {
 		LOGE("policy", "APN switch of class '%s' in the store: %s", c, reason);
 		return -1;
@@ -550,40 +544,8 @@ int policy_right_delete(struct policy *p, const char *name, const char *actor)
 int policy_audit_list(struct policy *p, int64_t after, unsigned limit, policy_audit_fn fn,
                       void *ctx)
 {
-	struct store_stmt *s;
-	struct policy_audit_record *v = calloc(limit ? limit : 1, sizeof(*v));
-	int n = 0, step = STORE_DONE;
-	if (!v)
-		return -EIO;
-	store_lock(p->st);
-	if (store_prepare(
-	        p->st,
-	        "SELECT id, at, actor, object, before, after FROM policy_audit WHERE id > "
-	        "$1 ORDER BY id LIMIT $2",
-	        &s) != 0) {
-		store_unlock(p->st);
-		free(v);
-		return -EIO;
-	}
-	store_bind_int64(s, 1, after);
-	store_bind_int64(s, 2, limit);
-	while ((unsigned)n < limit && (step = store_step(s)) == STORE_ROW) {
-		struct policy_audit_record *a = &v[n++];
-		a->id = store_col_int64(s, 0);
-		a->at = store_col_int64(s, 1);
-		copy_col(a->actor, sizeof(a->actor), s, 2);
-		copy_col(a->object, sizeof(a->object), s, 3);
-		copy_col(a->before, sizeof(a->before), s, 4);
-		copy_col(a->after, sizeof(a->after), s, 5);
-	}
-	store_reset(s);
-	store_unlock(p->st);
-	if (step < 0) {
-		free(v);
-		return -EIO;
-	}
-	for (int i = 0; i < n; i++)
-		fn(ctx, &v[i]);
-	free(v);
-	return n;
+	return store_audit_list(p->st,
+	                        "SELECT id, at, actor, object, before, after FROM policy_audit "
+	                        "WHERE id > $1 ORDER BY id LIMIT $2",
+	                        after, limit, fn, ctx);
 }

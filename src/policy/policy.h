@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/store_audit.h"
+
 struct store;
 struct hlr_profile;
 struct policy;
@@ -88,8 +90,8 @@ int policy_subscribe(struct policy *p, policy_change_fn fn, void *ctx);
 
 #define POLICY_NAME_MAX   32  /* rule, switch and class names, with the NUL */
 #define POLICY_REASON_MAX 128 /* a refusal's sentence, with the NUL */
-#define POLICY_ACTOR_MAX  80  /* "api" or "api:" and an X-Koryo-Actor value */
-#define POLICY_AUDIT_MAX  512 /* before/after of an audit record */
+#define POLICY_ACTOR_MAX  STORE_AUDIT_ACTOR_MAX
+#define POLICY_AUDIT_MAX  STORE_AUDIT_MAX
 
 /* A dialling rule (numbering.csv). kind: national, international,
  * reserved, short_code or international_prefix. */
@@ -134,15 +136,6 @@ struct policy_apn_switch {
 	char switch_name[POLICY_NAME_MAX];
 };
 
-struct policy_audit_record {
-	int64_t id; /* increasing: the key of keyset paging */
-	int64_t at; /* seconds since the epoch */
-	char actor[POLICY_ACTOR_MAX];
-	char object[64];               /* "switch foreigner_internet", "right citizen-national" */
-	char before[POLICY_AUDIT_MAX]; /* "" when the object did not exist */
-	char after[POLICY_AUDIT_MAX];  /* "" when it was deleted */
-};
-
 /* Copies of the current rules, in evaluation order (rights by priority,
  * the others by name). 0 with a malloc'd array in *out (the caller frees;
  * NULL when *n is 0), or -ENOMEM. */
@@ -179,7 +172,7 @@ int policy_right_delete(struct policy *p, const char *name, const char *actor);
 /* Audit records with id > after, oldest first, at most limit. Calls fn for
  * each (outside every lock but the store's: fn must not use the store);
  * returns how many, or -EIO. */
-typedef void (*policy_audit_fn)(void *ctx, const struct policy_audit_record *rec);
+typedef store_audit_fn policy_audit_fn;
 int policy_audit_list(struct policy *p, int64_t after, unsigned limit, policy_audit_fn fn,
                       void *ctx);
 

@@ -532,12 +532,6 @@ int sms_rules_check(struct sms_rules *r, const char *sender_msisdn, const char *
 
 /* --- opening --------------------------------------------------------------------- */
 
-static void copy_col(char *dst, size_t cap, struct store_stmt *s, int col)
-{
-	const char *t = store_col_text(s, col);
-	snprintf(dst, cap, "%s", t ? t : "");
-}
-
 /* max(id) + 1 of table (a literal). Store locked. */
 static int next_id(struct store *st, const char *sql, int64_t *out)
 {
@@ -556,15 +550,15 @@ static int rule_read(struct store_stmt *s, struct sms_rule *r)
 {
 	char m[16], a[16];
 	memset(r, 0, sizeof(*r));
-	copy_col(r->name, sizeof(r->name), s, 0);
+	store_col_copy(s, 0, r->name, sizeof(r->name));
 	r->priority = store_col_int64(s, 1);
-	copy_col(r->sender, sizeof(r->sender), s, 2);
-	copy_col(r->recipient, sizeof(r->recipient), s, 3);
-	copy_col(r->sender_class, sizeof(r->sender_class), s, 4);
-	copy_col(m, sizeof(m), s, 5);
-	copy_col(r->text, sizeof(r->text), s, 6);
-	copy_col(a, sizeof(a), s, 7);
-	copy_col(r->reason, sizeof(r->reason), s, 8);
+	store_col_copy(s, 2, r->sender, sizeof(r->sender));
+	store_col_copy(s, 3, r->recipient, sizeof(r->recipient));
+	store_col_copy(s, 4, r->sender_class, sizeof(r->sender_class));
+	store_col_copy(s, 5, m, sizeof(m));
+	store_col_copy(s, 6, r->text, sizeof(r->text));
+	store_col_copy(s, 7, a, sizeof(a));
+	store_col_copy(s, 8, r->reason, sizeof(r->reason));
 	return sms_text_match_parse(m, &r->match) == 0 && sms_action_parse(a, &r->action) == 0 ? 0
 	                                                                                       : -1;
 }
@@ -747,9 +741,9 @@ int sms_rules_matches(struct sms_rules *r, int64_t after, unsigned limit, sms_ma
 		memset(&m, 0, sizeof(m));
 		m.id = store_col_int64(s, 0);
 		m.at = store_col_int64(s, 1);
-		copy_col(m.rule, sizeof(m.rule), s, 2);
-		copy_col(m.sender, sizeof(m.sender), s, 3);
-		copy_col(m.recipient, sizeof(m.recipient), s, 4);
+		store_col_copy(s, 2, m.rule, sizeof(m.rule));
+		store_col_copy(s, 3, m.sender, sizeof(m.sender));
+		store_col_copy(s, 4, m.recipient, sizeof(m.recipient));
 		if (!a || sms_action_parse(a, &m.action) != 0)
 			m.action = SMS_ACTION_DELIVER;
 		m.text = store_col_text(s, 6);
@@ -765,42 +759,10 @@ int sms_rules_matches(struct sms_rules *r, int64_t after, unsigned limit, sms_ma
 
 int sms_rules_audit(struct sms_rules *r, int64_t after, unsigned limit, sms_audit_fn fn, void *ctx)
 {
-	struct store_stmt *s;
-	int n = 0, step = STORE_DONE;
-	struct sms_audit_record *v = calloc(limit ? limit : 1, sizeof(*v));
-	if (!v)
-		return -EIO;
-	store_lock(r->st);
-	if (store_prepare(
-	        r->st,
-	        "SELECT id, at, actor, object, before, after FROM sms_audit WHERE id > $1 "
-	        "ORDER BY id LIMIT $2",
-	        &s) != 0) {
-		store_unlock(r->st);
-		free(v);
-		return -EIO;
-	}
-	store_bind_int64(s, 1, after);
-	store_bind_int64(s, 2, limit);
-	while ((unsigned)n < limit && (step = store_step(s)) == STORE_ROW) {
-		struct sms_audit_record *a = &v[n++];
-		a->id = store_col_int64(s, 0);
-		a->at = store_col_int64(s, 1);
-		copy_col(a->actor, sizeof(a->actor), s, 2);
-		copy_col(a->object, sizeof(a->object), s, 3);
-		copy_col(a->before, sizeof(a->before), s, 4);
-		copy_col(a->after, sizeof(a->after), s, 5);
-	}
-	store_reset(s);
-	store_unlock(r->st);
-	if (step < 0) {
-		free(v);
-		return -EIO;
-	}
-	for (int i = 0; i < n; i++)
-		fn(ctx, &v[i]);
-	free(v);
-	return n;
+	return store_audit_list(r->st,
+	                        "SELECT id, at, actor, object, before, after FROM sms_audit "
+	                        "WHERE id > $1 ORDER BY id LIMIT $2",
+	                        after, limit, fn, ctx);
 }
 
 /* --- changes --------------------------------------------------------------------------- */

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/store_audit.h"
+
 struct store;
 struct store_queue;
 struct hlr_profile;
@@ -23,8 +25,8 @@ struct sms_rules;
 #define SMS_RULE_CLASS_MAX  32  /* a class of the profile or "*" */
 #define SMS_RULE_TEXT_MAX   256 /* words or a pattern, with the NUL */
 #define SMS_RULE_REASON_MAX 128
-#define SMS_RULE_ACTOR_MAX  80
-#define SMS_AUDIT_MAX       512
+#define SMS_RULE_ACTOR_MAX  STORE_AUDIT_ACTOR_MAX
+#define SMS_AUDIT_MAX       STORE_AUDIT_MAX
 
 /* The rule of a flood refusal, and of a check no rule matched. */
 #define SMS_RULE_FLOOD   "flood"
@@ -87,15 +89,6 @@ struct sms_match {
 	const char *text; /* "" unless held; valid during the callback only */
 };
 
-struct sms_audit_record {
-	int64_t id;
-	int64_t at;
-	char actor[SMS_RULE_ACTOR_MAX];
-	char object[64];
-	char before[SMS_AUDIT_MAX]; /* "" when it did not exist */
-	char after[SMS_AUDIT_MAX];  /* "" when it was deleted */
-};
-
 /* Installs dir/sms_rules.csv and dir/sms_limits.csv (docs/sms-rules.md) into
  * an empty engine. Missing files install no rules and no limit. Returns 0,
  * or -1 with "FILE:LINE: reason" in err and nothing written. profile checks
@@ -156,7 +149,7 @@ int sms_rules_matches(struct sms_rules *r, int64_t after, unsigned limit, sms_ma
                       void *ctx);
 
 /* Audit records with id > after, oldest first, at most limit. */
-typedef void (*sms_audit_fn)(void *ctx, const struct sms_audit_record *a);
+typedef store_audit_fn sms_audit_fn;
 int sms_rules_audit(struct sms_rules *r, int64_t after, unsigned limit, sms_audit_fn fn, void *ctx);
 
 /* Tests only: the monotonic clock of the flood limit (NULL: the real one). */

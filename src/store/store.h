@@ -67,6 +67,8 @@ int64_t store_changes(struct store *st);
 /* Column getters for the current row (0-based). Text is valid until the next step or reset. */
 int64_t store_col_int64(struct store_stmt *s, int col);
 const char *store_col_text(struct store_stmt *s, int col); /* NULL for SQL NULL */
+/* Copies a text column into dst (cap octets, truncated; "" for SQL NULL). */
+void store_col_copy(struct store_stmt *s, int col, char *dst, size_t cap);
 bool store_col_is_null(struct store_stmt *s, int col);
 
 /* Latency of statements and of commits, for /metrics. */

@@ -244,6 +244,12 @@ const char *store_col_text(struct store_stmt *s, int col)
 	return (const char *)sqlite3_column_text(s->stmt, col);
 }
 
+void store_col_copy(struct store_stmt *s, int col, char *dst, size_t cap)
+{
+	const char *t = store_col_text(s, col);
+	snprintf(dst, cap, "%s", t ? t : "");
+}
+
 bool store_col_is_null(struct store_stmt *s, int col)
 {
 	return sqlite3_column_type(s->stmt, col) == SQLITE_NULL;

@@ -251,10 +251,10 @@ static void on_change(void *ctx, const struct policy_change *chg)
 
 struct audit_rows {
 	unsigned n;
-	struct policy_audit_record rec[16];
+	struct store_audit_record rec[16];
 };
 
-static void audit_one(void *ctx, const struct policy_audit_record *rec)
+static void audit_one(void *ctx, const struct store_audit_record *rec)
 {
 	struct audit_rows *a = ctx;
 	if (a->n < 16)

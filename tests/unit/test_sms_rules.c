@@ -387,7 +387,7 @@ struct audit_seen {
 	char last_before[SMS_AUDIT_MAX];
 };
 
-static void audit_collect(void *ctx, const struct sms_audit_record *a)
+static void audit_collect(void *ctx, const struct store_audit_record *a)
 {
 	struct audit_seen *s = ctx;
 	s->n++;
